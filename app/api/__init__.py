@@ -1,0 +1,4 @@
+"""JSON API v1 (Bearer tokens), one module per resource."""
+from flask import Blueprint
+
+bp = Blueprint("api", __name__)

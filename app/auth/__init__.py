@@ -1,0 +1,6 @@
+"""Login, logout, API tokens and the authorisation helpers every feature uses."""
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__, template_folder="templates")
+
+from app.auth import routes  # noqa: E402,F401

@@ -1,0 +1,53 @@
+"""Login and logout pages, and the language switch."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app.auth import bp
+from app.auth.forms import LoginForm
+from app.auth.services import authenticate
+from app.extensions import limiter
+
+
+def safe_next(target: str | None) -> str:
+    """Only our own paths: '/x' but never '//host' or 'http://host'."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc \
+            and "\\" not in target:
+        return target
+    return url_for("tickets.inbox")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def login():
+    """Sign in with email and password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("tickets.inbox"))
+    form = LoginForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        agent = authenticate(form.email.data, form.password.data)
+        if agent is not None:
+            login_user(agent, remember=form.remember.data)
+            return redirect(safe_next(form.next.data))
+        flash(_("Wrong email or password."), "error")
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    """Sign out (POST, so a link on another site cannot sign anyone out)."""
+    logout_user()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/language/<code>", methods=["POST"])
+def language(code: str):
+    """Switch the UI language for this browser."""
+    if code in ("ja", "en"):
+        session["locale"] = code
+    return redirect(safe_next(request.form.get("next")))

@@ -1,0 +1,75 @@
+"""The channel adapter interface.
+
+Adapters translate between a channel and Tsunagu's two shapes: they turn what arrives into
+`InboundMessage`s (for `ingest()`) and deliver `OutboundMessage`s (for the outbox worker).
+They never touch `db.session`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+
+class DeliveryError(Exception):
+    """Base of delivery failures; `detail` is what the channel answered, shown to the agent."""
+
+    def __init__(self, detail: str, retry_after: Optional[float] = None):
+        super().__init__(detail)
+        self.detail = detail
+        #: Seconds the channel asked us to wait (rate limits), when it said.
+        self.retry_after = retry_after
+
+
+class TemporaryFailure(DeliveryError):
+    """Try again later (connection refused, 4xx, 429, 5xx)."""
+
+
+class PermanentFailure(DeliveryError):
+    """Do not retry (5xx SMTP, 403 from X): the agent sees the reason and may retry by hand."""
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """What the outbox hands an adapter: everything needed to deliver, no ORM objects."""
+
+    message_id: int
+    ticket_id: int
+    channel: str
+    #: Normalised identity value of the recipient (address, X user id...).
+    to: str
+    to_name: str
+    subject: str
+    body_text: str
+    #: Our own key for this message (e.g. the email Message-ID we assigned).
+    thread_key: Optional[str]
+    #: Keys of earlier messages in the thread, oldest first (References / parent post).
+    reply_to_keys: tuple[str, ...] = ()
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    external_id: Optional[str] = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class ChannelAdapter:
+    """One channel. Subclasses set the class attributes and override what they support."""
+
+    #: Registry key, stored on messages and tickets.
+    name: str = ""
+    #: Identity kind of the people on this channel (email | phone | x).
+    identity_kind: str = "email"
+    #: Whether agents can reply on this channel through the outbox.
+    can_reply: bool = False
+
+    def __init__(self, config: dict[str, Any]):
+        self.config = config
+
+    @classmethod
+    def enabled(cls, config: dict[str, Any]) -> bool:
+        """Whether the channel is configured (and its optional dependencies importable)."""
+        return True
+
+    def deliver(self, outbound: OutboundMessage) -> DeliveryResult:
+        raise PermanentFailure(f"channel {self.name!r} cannot send messages")

@@ -1,0 +1,86 @@
+"""Command-line commands: `flask --app wsgi <command>` (users, tokens, demo data, serve, worker)."""
+from __future__ import annotations
+
+import click
+from flask import Blueprint, current_app
+from sqlalchemy import func, select
+
+from app.extensions import db
+
+bp = Blueprint("cli", __name__, cli_group=None)
+
+
+@bp.cli.command("create-user")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["agent", "supervisor", "admin"]), default="agent")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--name", default="")
+def create_user(email: str, role: str, password: str, name: str) -> None:
+    """Create an agent, or reset an existing agent's password and role."""
+    from app.auth.services import create_agent
+
+    try:
+        agent = create_agent(email, password, role=role, name=name)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    click.echo(f"{agent.email} ({agent.role}) is ready.")
+
+
+@bp.cli.command("create-token")
+@click.argument("email")
+@click.option("--name", default="cli")
+def create_token(email: str, name: str) -> None:
+    """Print a new API token for EMAIL (shown once; only its hash is stored)."""
+    from app.auth.services import create_token as make
+    from app.models import Agent
+
+    agent = db.session.scalar(select(Agent).where(Agent.email == email.strip().lower()))
+    if agent is None:
+        raise click.ClickException(f"no agent {email}")
+    click.echo(make(agent, name))
+
+
+@bp.cli.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has agents.")
+@click.option("--customers", default=200, show_default=True)
+@click.option("--seed", default=7, show_default=True, help="Random seed: the same seed, the same shop.")
+def seed_demo(if_empty: bool, customers: int, seed: int) -> None:
+    """Fill the database with a believable Japanese subscription shop."""
+    from app.demo import seed
+    from app.models import Agent
+
+    if if_empty and db.session.scalar(select(func.count(Agent.id))):
+        click.echo("The database already has data; demo seeding skipped.")
+        return
+    summary = seed(customers=customers, seed=seed)
+    click.echo(summary)
+    click.echo("Sign in at http://127.0.0.1:5000 as agent@demo.example (agent) or "
+               "supervisor@demo.example (supervisor), password: tsunagu-demo")
+
+
+@bp.cli.command("worker")
+@click.option("--once", is_flag=True, help="Run every due job once and exit.")
+def worker(once: bool) -> None:
+    """Run the background worker: outbox delivery and channel polling."""
+    from app.worker import run_forever, run_once
+
+    if once:
+        run_once(current_app._get_current_object())
+    else:
+        run_forever(current_app._get_current_object())
+
+
+@bp.cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--no-worker", is_flag=True, help="Do not run the worker inside the web process.")
+def serve(host: str, port: int, no_worker: bool) -> None:
+    """Serve web + Socket.IO (and, by default, the worker in a background thread)."""
+    from app.extensions import socketio
+    from app.worker import start_background
+
+    app = current_app._get_current_object()
+    if not no_worker and app.config.get("EMBEDDED_WORKER", True):
+        start_background(app)
+    click.echo(f"Tsunagu is running at http://{host}:{port}")
+    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False)

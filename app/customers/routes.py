@@ -1,0 +1,1 @@
+from app.customers import bp  # noqa: F401

@@ -1,0 +1,115 @@
+"""Identity normalisation and lookup: how any channel finds its customer.
+
+This is the one place that normalises emails, phone numbers and X ids; other modules call it.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import phonenumbers
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Customer, Identity
+
+
+class InvalidIdentity(ValueError):
+    """The value cannot be an identity of that kind."""
+
+
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+
+
+def normalise_email(value: str) -> str:
+    value = unicodedata.normalize("NFKC", value or "").strip().strip("<>").lower()
+    if not _EMAIL.match(value) or len(value) > 254:
+        raise InvalidIdentity(f"not an email address: {value!r}")
+    return value
+
+
+def normalise_phone(value: str, region: str = "JP") -> str:
+    """E.164 form; JP is the default region, full-width digits and hyphens are accepted."""
+    text = unicodedata.normalize("NFKC", value or "").strip()
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidIdentity(f"not a phone number: {value!r}") from exc
+    if not phonenumbers.is_possible_number(number):
+        raise InvalidIdentity(f"not a phone number: {value!r}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def format_phone_national(e164: str) -> str:
+    """The number as a Japanese agent reads it (090-1234-5678); international numbers as +.."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    fmt = (phonenumbers.PhoneNumberFormat.NATIONAL if number.country_code == 81
+           else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return phonenumbers.format_number(number, fmt)
+
+
+def normalise_x(value: str) -> str:
+    """X identities are the numeric user id (handles change; ids do not)."""
+    value = (value or "").strip()
+    if not value.isdigit():
+        raise InvalidIdentity(f"not a numeric X user id: {value!r}")
+    return value
+
+
+NORMALISERS = {"email": normalise_email, "phone": normalise_phone, "x": normalise_x}
+
+
+def normalise(kind: str, value: str) -> str:
+    try:
+        return NORMALISERS[kind](value)
+    except KeyError:
+        raise InvalidIdentity(f"unknown identity kind: {kind!r}") from None
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who a message is from, as the channel knows them."""
+
+    kind: str  #: email | phone | x
+    value: str  #: raw value; normalised by `normalised()`
+    name: str = ""  #: From name, X display name
+    display: str = ""  #: X handle, number as typed
+
+    def normalised(self) -> str:
+        return normalise(self.kind, self.value)
+
+
+def find_identity(kind: str, value: str) -> Identity | None:
+    return db.session.scalar(select(Identity).where(Identity.kind == kind, Identity.value == value))
+
+
+def resolve_customer(sender: Sender) -> tuple[Customer, bool]:
+    """Find the sender's customer by identity, creating customer and identity when none matches.
+
+    Returns (customer, created). Flushes but does not commit: the caller owns the transaction.
+    A concurrent creation of the same identity surfaces as an IntegrityError at flush, which the
+    ingest path retries.
+    """
+    value = sender.normalised()
+    identity = find_identity(sender.kind, value)
+    if identity is not None:
+        customer = identity.customer
+        while customer.merged_into_id:  # follow merges to the surviving customer
+            customer = db.session.get(Customer, customer.merged_into_id)
+        if sender.name and identity.name != sender.name:
+            identity.name = sender.name
+        if sender.display and identity.display != sender.display:
+            identity.display = sender.display
+        return customer, False
+    customer = Customer(name=sender.name or "")
+    db.session.add(customer)
+    db.session.flush()
+    display = sender.display or (format_phone_national(value) if sender.kind == "phone" else value)
+    db.session.add(Identity(customer_id=customer.id, kind=sender.kind, value=value,
+                            display=display, name=sender.name or ""))
+    db.session.flush()
+    return customer, True

@@ -1,0 +1,213 @@
+"""ingest(): the one path every inbound message takes, whatever its channel.
+
+One transaction stores the raw source, resolves the customer, threads the message into a ticket
+and stores it; the (channel, external_id) unique constraint makes replays harmless. After the
+commit, `message.ingested` is published on the event bus for search, live updates, intent
+detection and SLA clocks.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from typing import Optional
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app import bus
+from app.channels import registry
+from app.extensions import db
+from app.ingest.identity import InvalidIdentity, resolve_customer
+from app.ingest.threading import find_thread_ticket, strip_reply_prefixes
+from app.ingest.types import InboundMessage, IngestResult
+from app.models import Attachment, Event, Message, RawSource, Ticket, utcnow
+
+MAX_ATTEMPTS = 4
+
+
+class IngestError(ValueError):
+    """Input that cannot be ingested; `errors` maps field name to a message for the sender."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def _has_bad_unicode(text: Optional[str]) -> bool:
+    if not text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates from undecodable bytes
+        return True
+    return "\x00" in text
+
+
+def validate(msg: InboundMessage) -> None:
+    """Raise IngestError naming every field that is wrong."""
+    errors: dict[str, str] = {}
+    if not registry.is_known(msg.channel):
+        errors["channel"] = f"unknown channel {msg.channel!r}; known: {', '.join(registry.names())}"
+    if not msg.external_id or len(msg.external_id) > 500:
+        errors["external_id"] = "required, at most 500 characters"
+    if msg.sender is None or not msg.sender.value:
+        errors["from"] = "the sender is required"
+    else:
+        try:
+            msg.sender.normalised()
+        except InvalidIdentity as exc:
+            errors["from"] = str(exc)
+    if not isinstance(msg.created_at, datetime) or msg.created_at.tzinfo is None:
+        errors["created_at"] = "must be a date-time with a time zone"
+    limit = current_app.config["MAX_BODY_CHARS"]
+    if len(msg.body_text or "") > limit or len(msg.body_html or "") > 4 * limit:
+        errors["text"] = f"the body is longer than {limit} characters"
+    if len(msg.subject or "") > 2000:
+        errors["subject"] = "the subject is longer than 2000 characters"
+    for name in ("subject", "body_text", "body_html", "external_id"):
+        if _has_bad_unicode(getattr(msg, name)):
+            errors["text" if name == "body_text" else name] = "contains invalid characters (not UTF-8)"
+    if msg.sender is not None and (_has_bad_unicode(msg.sender.name) or _has_bad_unicode(msg.sender.value)):
+        errors["from"] = "contains invalid characters (not UTF-8)"
+    if msg.direction not in ("in", "out"):
+        errors["direction"] = "must be 'in' or 'out'"
+    if errors:
+        raise IngestError(errors)
+
+
+def content_hash(msg: InboundMessage) -> str:
+    """What must be equal for a second message with the same external id to be a replay."""
+    basis = json.dumps([msg.sender.kind, msg.sender.normalised(), msg.subject or "",
+                        msg.body_text or "", msg.direction], ensure_ascii=False)
+    return hashlib.sha256(basis.encode()).hexdigest()
+
+
+def store_raw(raw: bytes, content_type: str, channel: str) -> RawSource:
+    """Get or add the content-addressed raw source (flushes; the caller commits)."""
+    digest = hashlib.sha256(raw).hexdigest()
+    existing = db.session.scalar(select(RawSource).where(RawSource.sha256 == digest))
+    if existing is not None:
+        return existing
+    source = RawSource(sha256=digest, content_type=content_type, size=len(raw), content=raw,
+                       channel=channel)
+    db.session.add(source)
+    db.session.flush()
+    return source
+
+
+def _existing(msg: InboundMessage) -> Optional[Message]:
+    return db.session.scalar(
+        select(Message).where(Message.channel == msg.channel, Message.external_id == msg.external_id)
+    )
+
+
+def _duplicate(existing: Message, digest: str) -> IngestResult:
+    if existing.content_hash and existing.content_hash != digest:
+        raise IngestError({"external_id": "already used for a different message"})
+    return IngestResult("duplicate", existing.id, existing.ticket_id, existing.customer_id)
+
+
+def _status_event(ticket: Ticket, new: str, why: str) -> None:
+    db.session.add(Event(customer_id=ticket.customer_id, ticket_id=ticket.id, kind="ticket.status",
+                         data={"field": "status", "old": ticket.status, "new": new, "why": why}))
+    ticket.status = new
+
+
+def _place_in_ticket(msg: InboundMessage, customer_id: int, now: datetime) -> tuple[Ticket, bool, bool]:
+    """(ticket, created, reopened) for the message, applying the reopen/follow-up rules."""
+    ticket = find_thread_ticket(msg.reply_to_keys, msg.ticket_hint, customer_id, msg.subject,
+                                msg.match_subject, now)
+    previous_id = None
+    if ticket is not None and ticket.customer_id != customer_id:
+        ticket = None  # never thread one customer's message into another's conversation
+    if ticket is not None and ticket.status == "closed":
+        previous_id, ticket = ticket.id, None
+    if ticket is not None:
+        reopened = False
+        if msg.direction == "in" and ticket.status == "solved":
+            _status_event(ticket, "open", "customer replied")
+            ticket.reopen_count += 1
+            ticket.solved_at = None
+            reopened = True
+        elif msg.direction == "in" and ticket.status == "pending":
+            _status_event(ticket, "open", "customer replied")
+        return ticket, False, reopened
+    subject = strip_reply_prefixes(msg.subject) or (msg.body_text or "").strip().split("\n")[0][:80]
+    ticket = Ticket(customer_id=customer_id, subject=subject[:500], status="new", channel=msg.channel,
+                    previous_ticket_id=previous_id, created_at=msg.created_at,
+                    last_activity_at=msg.created_at)
+    db.session.add(ticket)
+    db.session.flush()
+    if previous_id:
+        db.session.add(Event(customer_id=customer_id, ticket_id=ticket.id, kind="ticket.follow_up",
+                             data={"previous_ticket_id": previous_id}))
+    return ticket, True, False
+
+
+def _store(msg: InboundMessage, digest: str) -> IngestResult:
+    now = utcnow()
+    raw = store_raw(msg.raw, msg.raw_content_type, msg.channel) if msg.raw is not None else None
+    customer, customer_created = resolve_customer(msg.sender)
+    ticket, created, reopened = _place_in_ticket(msg, customer.id, now)
+    message = Message(
+        ticket_id=ticket.id, customer_id=customer.id, channel=msg.channel, direction=msg.direction,
+        external_id=msg.external_id, thread_key=msg.thread_key, reply_to_keys=list(msg.reply_to_keys),
+        sender=msg.sender.name or msg.sender.display or msg.sender.value, subject=msg.subject or "",
+        body_text=msg.body_text or "", body_html=msg.body_html, created_at=msg.created_at,
+        received_at=now, raw_id=raw.id if raw else None, content_hash=digest,
+        parse_error=msg.parse_error, auto_submitted=msg.auto_submitted, meta=dict(msg.meta),
+    )
+    message.attachments = [
+        Attachment(filename=a.filename, content_type=a.content_type, size=a.size, data=a.data,
+                   content_id=a.content_id, oversize=a.oversize,
+                   sha256=hashlib.sha256(a.data).hexdigest() if a.data is not None else "")
+        for a in msg.attachments
+    ]
+    db.session.add(message)
+    ticket.last_activity_at = max(ticket.last_activity_at, msg.created_at)
+    if msg.direction == "in":
+        latest = ticket.last_customer_message_at
+        ticket.last_customer_message_at = max(latest, msg.created_at) if latest else msg.created_at
+    db.session.flush()
+    return IngestResult("created", message.id, ticket.id, customer.id, created, reopened, customer_created)
+
+
+def ingest(msg: InboundMessage) -> IngestResult:
+    """Store `msg` once, in its customer's ticket; return whether it was new or a replay.
+
+    Raises IngestError for bad input (nothing is stored). Safe to call concurrently with the same
+    message: the unique constraints decide, and the loser reports 'duplicate'.
+    """
+    validate(msg)
+    digest = content_hash(msg)
+    for attempt in range(MAX_ATTEMPTS):
+        existing = _existing(msg)
+        if existing is not None:
+            result = _duplicate(existing, digest)
+            db.session.rollback()
+            return result
+        try:
+            result = _store(msg, digest)
+            db.session.commit()
+        except IntegrityError:
+            # Lost a race (same message, same new identity or raw source): start again.
+            db.session.rollback()
+            if attempt == MAX_ATTEMPTS - 1:
+                raise
+            continue
+        except Exception:
+            db.session.rollback()
+            raise
+        bus.publish("message.ingested", message_id=result.message_id, ticket_id=result.ticket_id,
+                    customer_id=result.customer_id, ticket_created=result.ticket_created,
+                    ticket_reopened=result.ticket_reopened, channel=msg.channel,
+                    direction=msg.direction, auto_submitted=msg.auto_submitted)
+        return result
+    raise RuntimeError("unreachable")
+
+
+def aware(value: datetime) -> datetime:
+    """Treat a naive datetime as UTC (for channels that give UTC without a zone)."""
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

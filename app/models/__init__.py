@@ -1,0 +1,16 @@
+"""All models, re-exported so `from app.models import Ticket` works everywhere."""
+from app.models.agents import ROLES, Agent, ApiToken, Team
+from app.models.base import UTCDateTime, utcnow
+from app.models.channels import ChannelState
+from app.models.commerce import Order, OrderLine, Product, Subscription
+from app.models.coupons import Coupon
+from app.models.customers import IDENTITY_KINDS, Customer, Identity
+from app.models.messages import Attachment, Message, OutboxItem, RawSource
+from app.models.tickets import OPEN_STATUSES, PRIORITIES, STATUSES, Event, Tag, Ticket, ticket_tags
+
+__all__ = [
+    "ROLES", "Agent", "ApiToken", "Team", "UTCDateTime", "utcnow", "ChannelState", "Order",
+    "OrderLine", "Product", "Subscription", "Coupon", "IDENTITY_KINDS", "Customer", "Identity",
+    "Attachment", "Message", "OutboxItem", "RawSource", "OPEN_STATUSES", "PRIORITIES", "STATUSES",
+    "Event", "Tag", "Ticket", "ticket_tags",
+]

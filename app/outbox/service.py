@@ -1,0 +1,159 @@
+"""Outbox delivery: claim due rows, hand them to the channel adapter, record the outcome.
+
+A row is claimed (status 'sending', a claim that expires) in its own committed transaction before
+the adapter is called, so two workers never deliver the same row; on PostgreSQL the claim uses
+FOR UPDATE SKIP LOCKED. A temporary failure backs off exponentially; a permanent one, or too many
+attempts, marks the row failed with the channel's answer for the agent to see.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+from datetime import timedelta
+from typing import Optional
+
+from flask import current_app
+from sqlalchemy import or_, select, update
+
+from app import bus
+from app.channels import registry
+from app.channels.base import OutboundMessage, PermanentFailure, TemporaryFailure
+from app.extensions import db
+from app.models import Customer, Message, OutboxItem, utcnow
+
+log = logging.getLogger(__name__)
+CLAIM_SECONDS = 300
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def enqueue(message: Message) -> OutboxItem:
+    """Queue `message` for delivery (the caller commits, then the worker picks it up)."""
+    item = OutboxItem(message=message, channel=message.channel, status="queued", next_attempt_at=utcnow())
+    db.session.add(item)
+    return item
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min ... capped at 1 h, with jitter so retries do not stampede."""
+    base = min(30 * (2 ** max(attempts - 1, 0)), 3600)
+    return timedelta(seconds=base * random.uniform(0.8, 1.2))
+
+
+def claim_due(owner: str, limit: int = 20) -> list[int]:
+    """Claim up to `limit` due rows for `owner`; returns their ids (committed)."""
+    now = utcnow()
+    due = or_(OutboxItem.status == "queued",
+              (OutboxItem.status == "sending") & (OutboxItem.claimed_until < now))
+    query = (select(OutboxItem.id).where(due, OutboxItem.next_attempt_at <= now)
+             .order_by(OutboxItem.next_attempt_at).limit(limit))
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list(db.session.scalars(query))
+    claimed = []
+    for item_id in ids:
+        # The conditional UPDATE is the claim on SQLite (one writer at a time) and a no-op guard
+        # on PostgreSQL, where the row lock already excludes other workers.
+        result = db.session.execute(
+            update(OutboxItem).where(OutboxItem.id == item_id, due)
+            .values(status="sending", claimed_by=owner, claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+        )
+        if result.rowcount == 1:
+            claimed.append(item_id)
+    db.session.commit()
+    return claimed
+
+
+def _recipient(customer: Customer, kind: str) -> tuple[str, str]:
+    identity = next((i for i in customer.identities if i.kind == kind and not i.bouncing), None)
+    identity = identity or customer.identity(kind)
+    if identity is None:
+        raise PermanentFailure(f"the customer has no {kind} identity to send to")
+    return identity.value, identity.name or customer.name
+
+
+def build_outbound(message: Message) -> OutboundMessage:
+    kind = registry.identity_kind(message.channel)
+    to, to_name = _recipient(message.customer, kind)
+    return OutboundMessage(
+        message_id=message.id, ticket_id=message.ticket_id, channel=message.channel, to=to,
+        to_name=to_name, subject=message.subject, body_text=message.body_text,
+        thread_key=message.thread_key, reply_to_keys=tuple(message.reply_to_keys or ()),
+        meta=dict(message.meta or {}),
+    )
+
+
+def deliver_item(item_id: int, owner: Optional[str] = None) -> str:
+    """Deliver one claimed row; returns its new status."""
+    item = db.session.get(OutboxItem, item_id)
+    if item is None or item.status in ("sent", "failed"):
+        return item.status if item else "missing"
+    message = item.message
+    item.attempts += 1
+    try:
+        outbound = build_outbound(message)
+        adapter = registry.get(item.channel, current_app.config)
+        result = adapter.deliver(outbound)
+    except TemporaryFailure as exc:
+        return _failed_attempt(item, exc.detail, exc.retry_after)
+    except PermanentFailure as exc:
+        return _give_up(item, exc.detail)
+    except Exception as exc:  # an adapter bug must not kill the worker or lose the row
+        log.exception("outbox delivery of %s crashed", item_id)
+        return _failed_attempt(item, f"{type(exc).__name__}: {exc}", None)
+    item.status, item.sent_at, item.last_error = "sent", utcnow(), None
+    item.claimed_by = item.claimed_until = None
+    item.result = dict(result.meta)
+    if result.external_id:
+        message.external_id = result.external_id
+    message.meta = {**(message.meta or {}), **result.meta}
+    db.session.commit()
+    bus.publish("message.delivered", message_id=message.id, ticket_id=message.ticket_id, status="sent")
+    return "sent"
+
+
+def _failed_attempt(item: OutboxItem, detail: str, retry_after: Optional[float]) -> str:
+    if item.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
+        return _give_up(item, detail)
+    delay = timedelta(seconds=retry_after) if retry_after is not None else backoff(item.attempts)
+    item.status, item.last_error = "queued", detail
+    item.next_attempt_at = utcnow() + delay
+    item.claimed_by = item.claimed_until = None
+    db.session.commit()
+    bus.publish("message.delivered", message_id=item.message_id, ticket_id=item.message.ticket_id,
+                status="queued")
+    return "queued"
+
+
+def _give_up(item: OutboxItem, detail: str) -> str:
+    item.status, item.last_error = "failed", detail
+    item.claimed_by = item.claimed_until = None
+    db.session.commit()
+    bus.publish("message.delivered", message_id=item.message_id, ticket_id=item.message.ticket_id,
+                status="failed")
+    return "failed"
+
+
+def deliver_due(owner: Optional[str] = None, limit: int = 20) -> dict[str, int]:
+    """Claim and deliver what is due; returns counts by resulting status."""
+    owner = owner or worker_id()
+    counts: dict[str, int] = {}
+    for item_id in claim_due(owner, limit):
+        status = deliver_item(item_id, owner)
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def retry(item_id: int) -> OutboxItem:
+    """An agent's 'retry' on a failed message: queue it again now."""
+    item = db.session.get(OutboxItem, item_id)
+    if item is None:
+        raise LookupError(item_id)
+    if item.status == "failed":
+        item.status, item.attempts, item.next_attempt_at = "queued", 0, utcnow()
+        db.session.commit()
+    return item

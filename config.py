@@ -1,0 +1,120 @@
+"""Configuration classes; every setting can come from the environment (see DESIGN.md)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+_DEFAULT_SECRET = "dev-only-not-secret"
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    """Read a boolean environment variable ('1', 'true', 'yes', 'on' are true)."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
+
+
+def _sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", _DEFAULT_SECRET)
+    INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", BASE_DIR / "instance"))
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or _sqlite_url(INSTANCE_DIR / "tsunagu.db")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    TIMEZONE = os.environ.get("TIMEZONE", "Asia/Tokyo")
+    BABEL_DEFAULT_LOCALE = "ja"
+    BABEL_DEFAULT_TIMEZONE = TIMEZONE
+    LANGUAGES = ["ja", "en"]
+    REDIS_URL = os.environ.get("REDIS_URL")
+    SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR") or str(INSTANCE_DIR / "search-index")
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_PROTECTION = "strong"
+    TICKETS_PER_PAGE = 50
+    #: Largest accepted message body (characters); bigger input is refused with 422.
+    MAX_BODY_CHARS = env_int("MAX_BODY_CHARS", 200_000)
+    MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 30 * 1024 * 1024)
+
+    # Email channel
+    IMAP_HOST = os.environ.get("IMAP_HOST")
+    IMAP_PORT = env_int("IMAP_PORT", 993)
+    IMAP_USER = os.environ.get("IMAP_USER")
+    IMAP_PASSWORD = os.environ.get("IMAP_PASSWORD")
+    IMAP_SSL = env_bool("IMAP_SSL", True)
+    IMAP_FOLDER = os.environ.get("IMAP_FOLDER", "INBOX")
+    SMTP_HOST = os.environ.get("SMTP_HOST")
+    SMTP_PORT = env_int("SMTP_PORT", 587)
+    SMTP_USER = os.environ.get("SMTP_USER")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD")
+    SMTP_SECURITY = os.environ.get("SMTP_SECURITY", "starttls")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "support@tsunagu.example")
+
+    # X channel
+    X_BEARER_TOKEN = os.environ.get("X_BEARER_TOKEN")
+    X_CONSUMER_KEY = os.environ.get("X_CONSUMER_KEY")
+    X_CONSUMER_SECRET = os.environ.get("X_CONSUMER_SECRET")
+    X_ACCESS_TOKEN = os.environ.get("X_ACCESS_TOKEN")
+    X_ACCESS_TOKEN_SECRET = os.environ.get("X_ACCESS_TOKEN_SECRET")
+    X_USER_ID = os.environ.get("X_USER_ID")
+    X_KEYWORDS = env_list("X_KEYWORDS")
+    X_API_BASE_URL = os.environ.get("X_API_BASE_URL", "https://api.x.com")
+
+    # Worker
+    WORKER_POLL_SECONDS = env_int("WORKER_POLL_SECONDS", 30)
+    OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
+    #: Run the background worker inside the web process (embedded default).
+    EMBEDDED_WORKER = env_bool("EMBEDDED_WORKER", True)
+
+    CALLS_WEBHOOK_SECRET = os.environ.get("CALLS_WEBHOOK_SECRET")
+    COMMERCE_WEBHOOK_SECRET = os.environ.get("COMMERCE_WEBHOOK_SECRET")
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "testing-secret"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    WTF_CSRF_ENABLED = False
+    EMBEDDED_WORKER = False
+    SERVER_NAME = None
+    RATELIMIT_ENABLED = False
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+    @classmethod
+    def validate(cls) -> None:
+        if not os.environ.get("SECRET_KEY") or os.environ["SECRET_KEY"] == _DEFAULT_SECRET:
+            raise RuntimeError("ProductionConfig needs a real SECRET_KEY in the environment")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    """Pick the configuration class named by TSUNAGU_ENV (default: development)."""
+    return CONFIGS[os.environ.get("TSUNAGU_ENV", "development")]
