@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timezone
-from typing import Optional
+from typing import Callable, Optional
 
 from flask import current_app
 from sqlalchemy import select
@@ -174,6 +174,13 @@ def _store(msg: InboundMessage, digest: str) -> IngestResult:
     return IngestResult("created", message.id, ticket.id, customer.id, created, reopened, customer_created)
 
 
+def _publish(msg: InboundMessage, result: IngestResult) -> None:
+    bus.publish("message.ingested", message_id=result.message_id, ticket_id=result.ticket_id,
+                customer_id=result.customer_id, ticket_created=result.ticket_created,
+                ticket_reopened=result.ticket_reopened, channel=msg.channel,
+                direction=msg.direction, auto_submitted=msg.auto_submitted)
+
+
 def ingest(msg: InboundMessage) -> IngestResult:
     """Store `msg` once, in its customer's ticket; return whether it was new or a replay.
 
@@ -200,12 +207,60 @@ def ingest(msg: InboundMessage) -> IngestResult:
         except Exception:
             db.session.rollback()
             raise
-        bus.publish("message.ingested", message_id=result.message_id, ticket_id=result.ticket_id,
-                    customer_id=result.customer_id, ticket_created=result.ticket_created,
-                    ticket_reopened=result.ticket_reopened, channel=msg.channel,
-                    direction=msg.direction, auto_submitted=msg.auto_submitted)
+        _publish(msg, result)
         return result
     raise RuntimeError("unreachable")
+
+
+def ingest_batch(msgs: list[InboundMessage], advance_cursor: Optional[Callable[[], None]] = None
+                 ) -> list[IngestResult | IngestError]:
+    """Ingest a polled batch in ONE transaction together with the channel's cursor update.
+
+    `advance_cursor` changes the ChannelState row (without committing); it is committed with the
+    messages, so a crash before the commit replays the whole batch and the unique constraint
+    absorbs what an earlier run stored. A message with bad input yields its IngestError in the
+    result list and does not stop the others. If the batch loses a race, it falls back to one
+    transaction per message (then advances the cursor).
+    """
+    results: list[IngestResult | IngestError] = []
+    try:
+        for msg in msgs:
+            try:
+                validate(msg)
+            except IngestError as exc:
+                results.append(exc)
+                continue
+            digest = content_hash(msg)
+            existing = _existing(msg)
+            if existing is not None:
+                try:
+                    results.append(_duplicate(existing, digest))
+                except IngestError as exc:
+                    results.append(exc)
+                continue
+            results.append(_store(msg, digest))
+        if advance_cursor is not None:
+            advance_cursor()
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        results = []
+        for msg in msgs:
+            try:
+                results.append(ingest(msg))
+            except IngestError as exc:
+                results.append(exc)
+        if advance_cursor is not None:
+            advance_cursor()
+            db.session.commit()
+        return results  # ingest() already published
+    except Exception:
+        db.session.rollback()
+        raise
+    for msg, result in zip(msgs, results):
+        if isinstance(result, IngestResult) and result.status == "created":
+            _publish(msg, result)
+    return results
 
 
 def aware(value: datetime) -> datetime:
