@@ -16,8 +16,9 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     config_class = config_class or config_from_env()
     if hasattr(config_class, "validate"):
         config_class.validate()
+    instance = overrides.get("INSTANCE_DIR", config_class.INSTANCE_DIR)
     app = Flask(__name__, static_folder=str(BASE_DIR / "static"), static_url_path="/static",
-                instance_path=str(Path(config_class.INSTANCE_DIR).resolve()))
+                instance_path=str(Path(instance).resolve()))
     app.config.from_object(config_class)
     app.config.update(overrides)
     os.makedirs(app.instance_path, exist_ok=True)
@@ -85,6 +86,7 @@ def _tune_sqlite(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
+    from app.calls import bp as calls_bp
     from app.cli import bp as cli_bp
     from app.customers import bp as customers_bp
     from app.errors import bp as errors_bp
@@ -94,6 +96,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(tickets_bp)
     app.register_blueprint(customers_bp)
+    app.register_blueprint(calls_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(cli_bp)
     csrf.exempt(api_bp)

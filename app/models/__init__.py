@@ -3,14 +3,19 @@ from app.models.agents import ROLES, Agent, ApiToken, Team
 from app.models.base import UTCDateTime, utcnow
 from app.models.channels import ChannelState
 from app.models.commerce import Order, OrderLine, Product, Subscription
-from app.models.coupons import Coupon
+from app.models.coupon_policy import CouponBudget, CouponPolicy, CouponReason
+from app.models.coupons import Coupon, CouponRedemption
 from app.models.customers import IDENTITY_KINDS, Customer, Identity
 from app.models.messages import Attachment, Message, OutboxItem, RawSource
+from app.models.retention import RetentionCase, SubscriptionAction
+from app.models.tasks import Task
 from app.models.tickets import OPEN_STATUSES, PRIORITIES, STATUSES, Event, Tag, Ticket, ticket_tags
 
 __all__ = [
     "ROLES", "Agent", "ApiToken", "Team", "UTCDateTime", "utcnow", "ChannelState", "Order",
     "OrderLine", "Product", "Subscription", "Coupon", "IDENTITY_KINDS", "Customer", "Identity",
     "Attachment", "Message", "OutboxItem", "RawSource", "OPEN_STATUSES", "PRIORITIES", "STATUSES",
-    "Event", "Tag", "Ticket", "ticket_tags",
+    "Event", "Tag", "Task", "Ticket", "ticket_tags",
+    "CouponBudget", "CouponPolicy", "CouponReason", "CouponRedemption",
+    "RetentionCase", "SubscriptionAction",
 ]
