@@ -46,6 +46,11 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_PROTECTION = "strong"
     TICKETS_PER_PAGE = 50
+    #: Customer segments by number of (not cancelled/returned) orders: 1 = new.
+    SEGMENT_SECOND_MIN_ORDERS = env_int("SEGMENT_SECOND_MIN_ORDERS", 2)
+    SEGMENT_LOYAL_MIN_ORDERS = env_int("SEGMENT_LOYAL_MIN_ORDERS", 3)
+    #: How many recent orders the customer sidebar lists.
+    SIDEBAR_RECENT_ORDERS = env_int("SIDEBAR_RECENT_ORDERS", 5)
     #: Largest accepted message body (characters); bigger input is refused with 422.
     MAX_BODY_CHARS = env_int("MAX_BODY_CHARS", 200_000)
     MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 30 * 1024 * 1024)
@@ -73,12 +78,43 @@ class Config:
     X_USER_ID = os.environ.get("X_USER_ID")
     X_KEYWORDS = env_list("X_KEYWORDS")
     X_API_BASE_URL = os.environ.get("X_API_BASE_URL", "https://api.x.com")
+    #: Our account's handle (without @), for post URLs and excluding our own posts from search.
+    X_HANDLE = os.environ.get("X_HANDLE", "")
+    #: Seconds between mention polls while the budget is comfortable; slowed down up to the max.
+    X_POLL_SECONDS = env_int("X_POLL_SECONDS", 120)
+    X_POLL_MAX_SECONDS = env_int("X_POLL_MAX_SECONDS", 3600)
+    #: Brand-keyword searches cost reads too: run them less often than mention polls.
+    X_LISTEN_SECONDS = env_int("X_LISTEN_SECONDS", 900)
+    #: Posts the plan lets the app read / write per calendar month (match your X plan).
+    X_MONTHLY_READ_CAP = env_int("X_MONTHLY_READ_CAP", 15_000)
+    X_MONTHLY_WRITE_CAP = env_int("X_MONTHLY_WRITE_CAP", 3_000)
+    #: Share of the read cap after which polling slows down to stretch the rest over the month.
+    X_BUDGET_SLOWDOWN_AT = float(os.environ.get("X_BUDGET_SLOWDOWN_AT", "0.7"))
+    X_PAGE_SIZE = env_int("X_PAGE_SIZE", 100)
+    #: Pages followed per poll; more left unread is reported as a possible gap.
+    X_MAX_PAGES_PER_POLL = env_int("X_MAX_PAGES_PER_POLL", 10)
+    #: How far back the mentions timeline reaches (X documents about 800 posts).
+    X_MENTIONS_REACH = env_int("X_MENTIONS_REACH", 800)
+    X_SEARCH_MAX_RESULTS = env_int("X_SEARCH_MAX_RESULTS", 50)
+    X_HTTP_TIMEOUT = env_int("X_HTTP_TIMEOUT", 20)
+    #: Public-reply guard: order-number (case-insensitive) and coupon-code (case-sensitive code)
+    #: patterns, Python regex applied to NFKC text.
+    X_PII_ORDER_PATTERN = os.environ.get(
+        "X_PII_ORDER_PATTERN", r"(?:\bORD|注文番号|オーダー番号|order\s*(?:no\.?|number|#))[-:：#\s]*\d{4,}")
+    X_PII_COUPON_PATTERN = os.environ.get(
+        "X_PII_COUPON_PATTERN", r"(?i:クーポン|coupon)\s*(?i:コード|code)?[-:：\s]*[A-Z0-9]{4,}")
+    #: Private channel proposed by the guard: 'dm' (when the plan allows DMs) or 'email'.
+    X_PRIVATE_CHANNEL = os.environ.get("X_PRIVATE_CHANNEL", "dm")
 
     # Worker
     WORKER_POLL_SECONDS = env_int("WORKER_POLL_SECONDS", 30)
     OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
     #: Run the background worker inside the web process (embedded default).
     EMBEDDED_WORKER = env_bool("EMBEDDED_WORKER", True)
+
+    #: One JSON object per log line (production); plain text otherwise.
+    LOG_JSON = env_bool("LOG_JSON", False)
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 
     CALLS_WEBHOOK_SECRET = os.environ.get("CALLS_WEBHOOK_SECRET")
     COMMERCE_WEBHOOK_SECRET = os.environ.get("COMMERCE_WEBHOOK_SECRET")
@@ -100,6 +136,7 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
+    LOG_JSON = env_bool("LOG_JSON", True)
     PREFERRED_URL_SCHEME = "https"
 
     @classmethod

@@ -27,6 +27,9 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     register_channels(app)
     register_subscribers(app)
     register_template_helpers(app)
+    from app.ops.logs import init_logging
+
+    init_logging(app)
     logging.getLogger("tweepy").setLevel(max(logging.INFO, logging.getLogger("tweepy").level))
     return app
 
@@ -88,14 +91,18 @@ def register_blueprints(app: Flask) -> None:
     from app.auth import bp as auth_bp
     from app.calls import bp as calls_bp
     from app.cli import bp as cli_bp
+    from app.coupons import bp as coupons_bp
     from app.customers import bp as customers_bp
     from app.errors import bp as errors_bp
+    from app.ops import bp as ops_bp
     from app.tickets import bp as tickets_bp
 
     app.register_blueprint(errors_bp)
+    app.register_blueprint(ops_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(tickets_bp)
     app.register_blueprint(customers_bp)
+    app.register_blueprint(coupons_bp)
     app.register_blueprint(calls_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(cli_bp)
