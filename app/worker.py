@@ -7,6 +7,7 @@ production it is its own process (`flask worker`).
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -35,10 +36,14 @@ def register_job(name: str, fn: Callable[[Flask], object], every: float) -> None
     _jobs[name] = Job(name, fn, every)
 
 
+#: Set by SIGTERM/SIGINT in a worker process; jobs check it between units of work.
+stopping = threading.Event()
+
+
 def _deliver_outbox(app: Flask) -> object:
     from app.outbox import deliver_due
 
-    return deliver_due()
+    return deliver_due(should_stop=stopping.is_set)
 
 
 register_job("outbox", _deliver_outbox, every=2)
@@ -65,11 +70,20 @@ def run_once(app: Flask, only_due: bool = False) -> dict[str, object]:
 
 
 def run_forever(app: Flask, stop: threading.Event | None = None) -> None:
-    stop = stop or threading.Event()
+    """Run due jobs until `stop` (or, in a worker process, SIGTERM/SIGINT) is set."""
+    stop = stop or stopping
+    if threading.current_thread() is threading.main_thread():
+        def _graceful(signum, _frame):
+            log.info("worker received signal %s: finishing the work in hand", signum)
+            stopping.set()
+
+        signal.signal(signal.SIGTERM, _graceful)
+        signal.signal(signal.SIGINT, _graceful)
     log.info("worker started with jobs: %s", ", ".join(_jobs))
-    while not stop.is_set():
+    while not stop.is_set() and not stopping.is_set():
         run_once(app, only_due=True)
         stop.wait(0.5)
+    log.info("worker stopped")
 
 
 def start_background(app: Flask) -> threading.Event:

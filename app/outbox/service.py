@@ -12,7 +12,7 @@ import os
 import random
 import socket
 from datetime import timedelta
-from typing import Optional
+from typing import Callable, Optional
 
 from flask import current_app
 from sqlalchemy import or_, select, update
@@ -138,11 +138,31 @@ def _give_up(item: OutboxItem, detail: str) -> str:
     return "failed"
 
 
-def deliver_due(owner: Optional[str] = None, limit: int = 20) -> dict[str, int]:
-    """Claim and deliver what is due; returns counts by resulting status."""
+def release(item_ids: list[int], owner: str) -> None:
+    """Give back claimed rows that were not attempted (graceful shutdown)."""
+    if item_ids:
+        db.session.execute(
+            update(OutboxItem).where(OutboxItem.id.in_(item_ids), OutboxItem.claimed_by == owner,
+                                     OutboxItem.status == "sending")
+            .values(status="queued", claimed_by=None, claimed_until=None)
+        )
+        db.session.commit()
+
+
+def deliver_due(owner: Optional[str] = None, limit: int = 20,
+                should_stop: Callable[[], bool] = lambda: False) -> dict[str, int]:
+    """Claim and deliver what is due; returns counts by resulting status.
+
+    When `should_stop()` turns true (SIGTERM), the row in hand is finished and the rest of the
+    claim is released for another worker.
+    """
     owner = owner or worker_id()
     counts: dict[str, int] = {}
-    for item_id in claim_due(owner, limit):
+    claimed = claim_due(owner, limit)
+    for index, item_id in enumerate(claimed):
+        if should_stop():
+            release(claimed[index:], owner)
+            break
         status = deliver_item(item_id, owner)
         counts[status] = counts.get(status, 0) + 1
     return counts
