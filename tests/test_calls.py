@@ -126,3 +126,19 @@ def test_call_form_logs_a_call(app, client, agent, login_as):
     message = db.session.scalar(select(Message))
     assert message.body_text == "解約したいとのお電話" and message.meta["duration_seconds"] == 240
     assert message.created_at == datetime(2026, 11, 20, 1, 0, tzinfo=timezone.utc)  # JST -> UTC
+
+
+def test_api_logs_a_call(app, client, agent):
+    from app.auth.services import create_token
+
+    token = create_token(agent)
+    headers = {"Authorization": f"Bearer {token}"}
+    payload = {"call_id": "api-1", "number": "+81 90 5555 6666", "direction": "outbound",
+               "started_at": "2026-11-20T10:00:00+09:00", "duration_seconds": 60,
+               "summary": "休止のご案内をしました", "outcome": "resolved"}
+    first = client.post("/api/v1/calls", json=payload, headers=headers)
+    assert first.status_code == 201, first.json
+    assert client.post("/api/v1/calls", json=payload, headers=headers).json["status"] == "duplicate"
+    bad = client.post("/api/v1/calls", json={**payload, "call_id": "api-2", "number": "??"}, headers=headers)
+    assert bad.status_code == 422 and "number" in bad.json["fields"]
+    assert client.post("/api/v1/calls", json=payload).status_code == 401
