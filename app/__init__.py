@@ -60,6 +60,10 @@ def register_extensions(app: Flask) -> None:
     storage = app.config.get("REDIS_URL")
     app.config.setdefault("RATELIMIT_STORAGE_URI", storage or "memory://")
     limiter.init_app(app)
+    # Socket.IO handlers must be declared before the first init_app: Flask-SocketIO then keeps
+    # them and registers them on the server of every app created later (tests create many).
+    from app.realtime import events as _socket_handlers  # noqa: F401
+
     socketio.init_app(app, message_queue=app.config.get("REDIS_URL"),
                       async_mode=app.config.get("SOCKETIO_ASYNC_MODE", "threading"),
                       cors_allowed_origins=app.config.get("SOCKETIO_ALLOWED_ORIGINS"),
@@ -96,6 +100,8 @@ def register_blueprints(app: Flask) -> None:
     from app.errors import bp as errors_bp
     from app.ops import bp as ops_bp
     from app.tickets import bp as tickets_bp
+    from app.social import bp as social_bp
+    from app.search import bp as search_bp
 
     app.register_blueprint(errors_bp)
     app.register_blueprint(ops_bp)
@@ -104,6 +110,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(customers_bp)
     app.register_blueprint(coupons_bp)
     app.register_blueprint(calls_bp)
+    app.register_blueprint(social_bp)
+    app.register_blueprint(search_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(cli_bp)
     csrf.exempt(api_bp)
@@ -116,6 +124,10 @@ def register_channels(app: Flask) -> None:
 def register_subscribers(app: Flask) -> None:
     """Features that react to ingested messages subscribe to the event bus here."""
     import app.realtime.broadcast  # noqa: F401
+    import app.search.indexer  # noqa: F401  (search queue subscribers + the index writer job)
+    import app.channels.x.poller  # noqa: F401  (X poll job; budget.py counts delivered posts)
+    import app.channels.email.autoack  # noqa: F401  (acknowledges new email tickets when configured)
+    import app.channels.email.poller  # noqa: F401  (email poll job + `flask poll email`)
 
 
 def register_template_helpers(app: Flask) -> None:

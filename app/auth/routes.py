@@ -9,7 +9,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from app.auth import bp
 from app.auth.forms import LoginForm
-from app.auth.services import authenticate
+from app.auth.services import authenticate, end_sessions
 from app.extensions import limiter
 
 
@@ -40,7 +40,8 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """Sign out (POST, so a link on another site cannot sign anyone out)."""
+    """Sign out (POST, so a link on another site cannot sign anyone out) — everywhere."""
+    end_sessions(current_user._get_current_object())
     logout_user()
     return redirect(url_for("auth.login"))
 
@@ -51,3 +52,16 @@ def language(code: str):
     if code in ("ja", "en"):
         session["locale"] = code
     return redirect(safe_next(request.form.get("next")))
+
+
+@bp.teardown_app_request
+def _forget_loaded_agent(_exc=None):
+    """Drop Flask-Login's per-request user cache from `g` when the request ends.
+
+    `g` belongs to the app context, which a request reuses when one is already pushed (tests,
+    CLI jobs, Socket.IO events handled inside a worker's context): without this, the next
+    request in that context would see the previous request's agent.
+    """
+    from flask import g
+
+    g.pop("_login_user", None)

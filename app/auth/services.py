@@ -6,6 +6,7 @@ from typing import Optional
 
 from sqlalchemy import select
 
+from app import bus
 from app.extensions import db, login
 from app.models import ROLES, Agent, ApiToken, utcnow
 
@@ -58,6 +59,19 @@ def agent_for_token(token: str) -> Optional[Agent]:
 
 
 @login.user_loader
-def _load_agent(agent_id: str) -> Optional[Agent]:
+def _load_agent(session_id: str) -> Optional[Agent]:
+    """The agent of a session id '<id>.<session_token>'; None once the token was rotated."""
+    agent_id, _, token = (session_id or "").partition(".")
+    if not agent_id.isdigit():
+        return None
     agent = db.session.get(Agent, int(agent_id))
-    return agent if agent is not None and agent.active else None
+    if agent is None or not agent.active or not secrets.compare_digest(agent.session_token, token):
+        return None
+    return agent
+
+
+def end_sessions(agent: Agent) -> None:
+    """Log the agent out everywhere (all browsers, all open sockets)."""
+    agent.end_sessions()
+    db.session.commit()
+    bus.publish("agent.logged_out", agent_id=agent.id)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from datetime import datetime
 from typing import Optional
 
@@ -35,9 +36,19 @@ class Agent(UserMixin, db.Model):
     #: Preferred UI language ('ja' / 'en'); None follows the browser.
     locale: Mapped[Optional[str]] = mapped_column(String(5))
     active: Mapped[bool] = mapped_column(default=True)
+    #: Part of the login session id; rotated on logout so every copy of the old session cookie
+    #: (another tab, an open Socket.IO connection) stops working at once.
+    session_token: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     team: Mapped[Optional[Team]] = relationship()
+
+    def get_id(self) -> str:  # Flask-Login: what the session cookie stores
+        return f"{self.id}.{self.session_token}"
+
+    def end_sessions(self) -> None:
+        """Invalidate every session of this agent (the caller commits)."""
+        self.session_token = secrets.token_hex(16)
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password, method="scrypt")

@@ -1,13 +1,53 @@
-"""Named emit helpers, subscribed to the event bus so they run after commit."""
+"""Named emit helpers, subscribed to the event bus so they run after commit.
+
+Payloads carry ids and short escaped-by-the-client text only; the browser fetches what it shows
+(ticket rows, timeline entries) through normal authorised HTTP requests.
+"""
 from __future__ import annotations
 
 from app import bus
-from app.extensions import socketio
+from app.extensions import db, socketio
+from app.models import Ticket
+from app.realtime.rooms import ticket_audience
+
+
+def _ticket_event(event: str, ticket_id: int, **payload) -> None:
+    ticket = db.session.get(Ticket, ticket_id)
+    if ticket is None:
+        return
+    body = {"ticket_id": ticket_id, "status": ticket.status, **payload}
+    socketio.emit(event, body, to=f"ticket:{ticket_id}")
+    socketio.emit("inbox.changed", body, to=ticket_audience(ticket))
 
 
 @bus.subscribe("message.ingested")
-def message_ingested(message_id: int, ticket_id: int, customer_id: int, ticket_created: bool, **_):
-    payload = {"message_id": message_id, "ticket_id": ticket_id, "customer_id": customer_id,
-               "ticket_created": ticket_created}
-    socketio.emit("message.new", payload, to=f"ticket:{ticket_id}")
-    socketio.emit("inbox.changed", payload, to="inbox")
+def message_ingested(message_id: int, ticket_id: int, ticket_created: bool = False, **_):
+    _ticket_event("message.new", ticket_id, message_id=message_id, ticket_created=ticket_created)
+
+
+@bus.subscribe("message.created")
+def message_created(message_id: int, ticket_id: int, **_):
+    _ticket_event("message.new", ticket_id, message_id=message_id, ticket_created=False)
+
+
+@bus.subscribe("message.delivered")
+def message_delivered(message_id: int, ticket_id: int, status: str, **_):
+    socketio.emit("message.status", {"ticket_id": ticket_id, "message_id": message_id, "status": status},
+                  to=f"ticket:{ticket_id}")
+
+
+@bus.subscribe("ticket.updated")
+def ticket_updated(ticket_id: int, **payload):
+    fields = {k: v for k, v in payload.items() if k in ("field", "actor_id", "changes")}
+    _ticket_event("ticket.changed", ticket_id, **fields)
+
+
+@bus.subscribe("agent.logged_out")
+def agent_logged_out(agent_id: int, **_):
+    """Tell that agent's open pages their session ended; they disconnect and go to login."""
+    socketio.emit("session.ended", {}, to=f"agent:{agent_id}")
+    try:
+        for sid, _ns in list(socketio.server.manager.get_participants("/", f"agent:{agent_id}")):
+            socketio.server.disconnect(sid, namespace="/")
+    except (KeyError, ValueError):
+        pass

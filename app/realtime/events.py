@@ -1,0 +1,102 @@
+"""Socket.IO handlers: authenticated connections, authorised rooms, presence and typing.
+
+A connection is accepted only for a logged-in agent (the login session cookie of the handshake;
+sessions are revocable, see Agent.session_token) and joins the rooms it may hear: its own
+`agent:<id>`, its team's, `agents` (tickets of no team) and `supervisors` for supervisors.
+Joining `ticket:<id>` is checked against the same rule as the ticket page. Every event re-checks
+the login, so a logged-out agent's open sockets are cut on their next event or at once when
+the logout is broadcast.
+"""
+from __future__ import annotations
+
+from flask import request
+from flask_login import current_user
+from flask_socketio import ConnectionRefusedError, disconnect, emit, join_room, leave_room
+
+from app.auth.access import can_see_ticket
+from app.extensions import db, socketio
+from app.models import Ticket
+from app.realtime import presence
+from app.realtime.rooms import agent_rooms
+
+#: sid -> ticket ids this socket is viewing (this process only).
+_viewing: dict[str, set[int]] = {}
+
+
+def _agent():
+    if not current_user or not current_user.is_authenticated:
+        disconnect()
+        return None
+    return current_user._get_current_object()
+
+
+@socketio.on("connect")
+def on_connect(auth=None):
+    if not current_user or not current_user.is_authenticated:
+        raise ConnectionRefusedError("login required")
+    for room in agent_rooms(current_user):
+        join_room(room)
+    _viewing[request.sid] = set()
+    emit("hello", {"agent_id": current_user.id})
+
+
+def _broadcast_presence(ticket_id: int) -> None:
+    socketio.emit("presence", {"ticket_id": ticket_id, "viewers": presence.viewers(ticket_id)},
+                  to=f"ticket:{ticket_id}")
+
+
+@socketio.on("ticket.join")
+def on_join(data):
+    agent = _agent()
+    if agent is None:
+        return {"ok": False, "error": "login required"}
+    ticket_id = _ticket_id(data)
+    ticket = db.session.get(Ticket, ticket_id) if ticket_id else None
+    if ticket is None or not can_see_ticket(agent, ticket):
+        return {"ok": False, "error": "not found"}
+    join_room(f"ticket:{ticket.id}")
+    _viewing.setdefault(request.sid, set()).add(ticket.id)
+    presence.set_viewer(ticket.id, request.sid, agent.id, agent.name)
+    _broadcast_presence(ticket.id)
+    return {"ok": True}
+
+
+@socketio.on("ticket.leave")
+def on_leave(data):
+    ticket_id = _ticket_id(data)
+    if ticket_id is None:
+        return {"ok": False}
+    _leave(request.sid, ticket_id)
+    return {"ok": True}
+
+
+@socketio.on("ticket.typing")
+def on_typing(data):
+    agent = _agent()
+    ticket_id = _ticket_id(data)
+    if agent is None or ticket_id not in _viewing.get(request.sid, set()):
+        return {"ok": False}
+    presence.set_viewer(ticket_id, request.sid, agent.id, agent.name, typing=bool(data.get("typing")))
+    _broadcast_presence(ticket_id)
+    return {"ok": True}
+
+
+@socketio.on("disconnect")
+def on_disconnect(*_args):
+    for ticket_id in list(_viewing.pop(request.sid, set())):
+        presence.remove_viewer(ticket_id, request.sid)
+        _broadcast_presence(ticket_id)
+
+
+def _leave(sid: str, ticket_id: int) -> None:
+    leave_room(f"ticket:{ticket_id}")
+    _viewing.get(sid, set()).discard(ticket_id)
+    presence.remove_viewer(ticket_id, sid)
+    _broadcast_presence(ticket_id)
+
+
+def _ticket_id(data) -> int | None:
+    try:
+        return int((data or {}).get("ticket_id"))
+    except (TypeError, ValueError, AttributeError):
+        return None
