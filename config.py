@@ -68,6 +68,32 @@ class Config:
     SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD")
     SMTP_SECURITY = os.environ.get("SMTP_SECURITY", "starttls")
     MAIL_FROM = os.environ.get("MAIL_FROM", "support@tsunagu.example")
+    #: Several mailboxes polled independently (JSON list; entries default to the IMAP_* values),
+    #: e.g. [{"user": "support@shop.example"}, {"user": "returns@shop.example", "password": ".."}].
+    EMAIL_MAILBOXES = os.environ.get("EMAIL_MAILBOXES", "")
+    IMAP_STARTTLS = env_bool("IMAP_STARTTLS", False)
+    IMAP_TIMEOUT = env_int("IMAP_TIMEOUT", 60)
+    #: Seconds between polls of a mailbox by the worker (`flask poll email` uses IDLE instead).
+    EMAIL_POLL_SECONDS = env_int("EMAIL_POLL_SECONDS", 60)
+    #: A poll stops after the batch that crosses this many seconds; the next poll goes on.
+    EMAIL_POLL_BUDGET_SECONDS = env_int("EMAIL_POLL_BUDGET_SECONDS", 120)
+    EMAIL_IDLE_SECONDS = env_int("EMAIL_IDLE_SECONDS", 600)
+    EMAIL_BATCH_SIZE = env_int("EMAIL_BATCH_SIZE", 100)
+    EMAIL_BATCH_BYTES = env_int("EMAIL_BATCH_BYTES", 25 * 1024 * 1024)
+    #: Attachments above this are not copied out of the raw message (flagged `oversize`).
+    MAX_ATTACHMENT_BYTES = env_int("MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
+    #: utf-8 | iso-2022-jp (a message's meta 'mail_charset' overrides it per customer).
+    SMTP_CHARSET = os.environ.get("SMTP_CHARSET", "utf-8")
+    SMTP_TIMEOUT = env_int("SMTP_TIMEOUT", 60)
+    MAIL_FROM_NAME = os.environ.get("MAIL_FROM_NAME", "")
+    #: Acknowledge new email tickets with their number (never auto-replies or bounces).
+    EMAIL_AUTO_ACK = env_bool("EMAIL_AUTO_ACK", False)
+    EMAIL_AUTO_ACK_SUBJECT = os.environ.get("EMAIL_AUTO_ACK_SUBJECT", "お問い合わせを受け付けました")
+    EMAIL_AUTO_ACK_TEXT = os.environ.get(
+        "EMAIL_AUTO_ACK_TEXT",
+        "お問い合わせいただき、ありがとうございます。\n受付番号は [#{ticket_id}] です。\n"
+        "担当者より改めてご連絡いたします。今しばらくお待ちください。\n\n"
+        "※このメールは自動送信です。ご返信の際は件名の受付番号を残してください。")
 
     # X channel
     X_BEARER_TOKEN = os.environ.get("X_BEARER_TOKEN")

@@ -5,7 +5,7 @@ import logging
 import os
 from pathlib import Path
 
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_login import current_user
 
 from app.extensions import babel, csrf, db, limiter, login, migrate, socketio
@@ -35,6 +35,8 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
 
 
 def _select_locale() -> str:
+    if not has_request_context():
+        return "en"
     if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale:
         return current_user.locale
     chosen = session.get("locale")
@@ -102,6 +104,8 @@ def register_blueprints(app: Flask) -> None:
     from app.tickets import bp as tickets_bp
     from app.social import bp as social_bp
     from app.search import bp as search_bp
+    from app.retention import bp as retention_bp
+    from app.commerce.hooks import bp as commerce_hooks_bp
 
     app.register_blueprint(errors_bp)
     app.register_blueprint(ops_bp)
@@ -112,6 +116,15 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(calls_bp)
     app.register_blueprint(social_bp)
     app.register_blueprint(search_bp)
+    app.register_blueprint(retention_bp)
+    app.register_blueprint(commerce_hooks_bp)
+    from app.reports import bp as reports_bp
+    from app.reports.survey_routes import bp as survey_bp
+    from app.sla import bp as sla_bp
+
+    app.register_blueprint(sla_bp)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(survey_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(cli_bp)
     csrf.exempt(api_bp)
@@ -128,6 +141,10 @@ def register_subscribers(app: Flask) -> None:
     import app.channels.x.poller  # noqa: F401  (X poll job; budget.py counts delivered posts)
     import app.channels.email.autoack  # noqa: F401  (acknowledges new email tickets when configured)
     import app.channels.email.poller  # noqa: F401  (email poll job + `flask poll email`)
+    import app.retention.cases  # noqa: F401  (cancellation intent on message.ingested)
+    from app.retention.delivery import register_worker_job
+
+    register_worker_job()  # commerce backend retries
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -1,1 +1,43 @@
-from app.customers import bp  # noqa: F401
+"""Customer page and customer merge."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from app.auth.access import get_customer_for
+from app.customers import bp
+from app.customers.forms import MergeForm
+from app.customers.services import MergeRefused, customer_page, merge_customers, survivor_id
+
+
+@bp.route("/customers/<int:customer_id>")
+@login_required
+def show(customer_id: int):
+    """Identities, commerce summary, tickets and the whole visible timeline of a customer."""
+    survivor = survivor_id(customer_id)
+    if survivor is not None and survivor != customer_id:  # a merged tombstone: go to the survivor
+        return redirect(url_for("customers.show", customer_id=survivor))
+    agent = current_user._get_current_object()
+    customer = get_customer_for(agent, customer_id)
+    return render_template("customers/show.html", data=customer_page(agent, customer),
+                           merge_form=MergeForm(formdata=None))
+
+
+@bp.route("/customers/<int:customer_id>/merge", methods=["POST"])
+@login_required
+def merge(customer_id: int):
+    """Merge this customer into another one."""
+    agent = current_user._get_current_object()
+    customer = get_customer_for(agent, customer_id)
+    form = MergeForm()
+    if not form.validate_on_submit():
+        flash(_("Enter the number of the customer to merge into."), "error")
+        return redirect(url_for("customers.show", customer_id=customer.id))
+    try:
+        result = merge_customers(agent, customer.id, form.target_id.data)
+    except MergeRefused as exc:
+        flash(exc.translated(), "error")
+        return redirect(url_for("customers.show", customer_id=customer.id))
+    flash(_("Customer #%(source)s was merged into this customer.", source=result.source_id), "success")
+    return redirect(url_for("customers.show", customer_id=result.target_id))

@@ -1,0 +1,1 @@
+"""Commerce: what the shop system tells us about a customer (orders, subscriptions, segments)."""

@@ -1,0 +1,242 @@
+"""Ticket use cases an agent performs: reply, note, status/priority/assignee/tags, retry delivery.
+
+Each function changes the ticket, records an Event (who, field, old, new), commits once, and only
+then publishes on the event bus. Replies are queued in the outbox in the same transaction; the
+worker delivers them later, never the request.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from email.utils import make_msgid, parseaddr
+from typing import Any, Optional
+
+from flask import current_app
+from flask_babel import gettext
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app import bus, outbox
+from app.auth.access import can_see_ticket
+from app.channels import registry
+from app.extensions import db
+from app.models import (OPEN_STATUSES, PRIORITIES, STATUSES, Agent, Event, Message, OutboxItem, Tag,
+                        Ticket, utcnow)
+
+#: Statuses an agent may leave the ticket in when replying.
+REPLY_STATUSES = ("pending", "solved", "open")
+_TAG_SPLIT = re.compile(r"[,、，]")
+
+
+def N_(message: str) -> str:
+    """Mark a message for extraction; it is translated when shown (ActionRefused.translated)."""
+    return message
+
+
+class ActionRefused(ValueError):
+    """The action is not possible (e.g. replying on a channel that cannot send).
+
+    str() is the English message (logs, CLI); routes show `translated()` to the agent.
+    """
+
+    def __init__(self, message: str, **params: Any):
+        self.message, self.params = message, params
+        super().__init__(message % params if params else message)
+
+    def translated(self) -> str:
+        return gettext(self.message, **self.params)
+
+
+def _event(agent: Agent, ticket: Ticket, kind: str, **data: Any) -> Event:
+    event = Event(customer_id=ticket.customer_id, ticket_id=ticket.id, kind=kind, actor_id=agent.id,
+                  data=data)
+    db.session.add(event)
+    return event
+
+
+def _set_status(agent: Agent, ticket: Ticket, new: str) -> bool:
+    """Change the status with its event and SLA timestamps; False when nothing changed."""
+    if new not in STATUSES:
+        raise ActionRefused(N_("Unknown status: %(status)s"), status=new)
+    old = ticket.status
+    if new == old:
+        return False
+    _event(agent, ticket, "ticket.status", field="status", old=old, new=new)
+    ticket.status = new
+    now = utcnow()
+    if new == "solved":
+        ticket.solved_at = now
+    elif new == "closed":
+        ticket.closed_at = now
+        ticket.solved_at = ticket.solved_at or now
+    elif new in OPEN_STATUSES:
+        ticket.solved_at = ticket.closed_at = None
+    return True
+
+
+def _publish_updated(ticket: Ticket, agent: Agent, changes: list[str]) -> None:
+    bus.publish("ticket.updated", ticket_id=ticket.id, customer_id=ticket.customer_id,
+                actor_id=agent.id, changes=changes)
+
+
+def _check_body(body: str) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise ActionRefused(N_("The message is empty."))
+    if len(body) > current_app.config["MAX_BODY_CHARS"]:
+        raise ActionRefused(N_("The message is too long."))
+    return body
+
+
+def can_reply(ticket: Ticket) -> bool:
+    return registry.is_known(ticket.channel) and registry.adapter_class(ticket.channel).can_reply
+
+
+def _mail_domain() -> str:
+    address = parseaddr(current_app.config.get("MAIL_FROM") or "")[1]
+    return address.rpartition("@")[2] or "tsunagu.invalid"
+
+
+def _thread_keys(ticket: Ticket) -> list[str]:
+    """Thread keys of the ticket's sent and received messages, oldest first, newest last."""
+    rows = db.session.execute(
+        select(Message.thread_key).where(Message.ticket_id == ticket.id, Message.direction != "internal",
+                                         Message.thread_key.is_not(None))
+        .order_by(Message.created_at, Message.id)
+    )
+    return list(dict.fromkeys(key for (key,) in rows if key))
+
+
+def _email_reply_fields(ticket: Ticket) -> dict[str, Any]:
+    return {"subject": f"Re: {ticket.subject}".strip(),
+            "thread_key": make_msgid(idstring=f"tsunagu.{ticket.id}", domain=_mail_domain())}
+
+
+def _x_reply_fields(ticket: Ticket) -> dict[str, Any]:
+    latest = db.session.scalar(
+        select(Message.external_id).where(Message.ticket_id == ticket.id, Message.direction == "in",
+                                          Message.external_id.is_not(None))
+        .order_by(Message.created_at.desc(), Message.id.desc()).limit(1))
+    return {"meta": {"in_reply_to_post_id": latest} if latest else {}}
+
+
+#: How a reply addresses its thread, per channel; channels not listed need nothing extra.
+#: (Candidates to move onto the adapters once they grow a hook for it.)
+_REPLY_FIELDS = {"email": _email_reply_fields, "x": _x_reply_fields}
+
+
+def add_reply(agent: Agent, ticket: Ticket, body: str, status_after: str = "pending") -> Message:
+    """Queue a reply to the customer on the ticket's channel and update the ticket."""
+    body = _check_body(body)
+    if not can_reply(ticket):
+        raise ActionRefused(N_("Replies cannot be sent on this channel (%(channel)s)."),
+                            channel=ticket.channel)
+    if status_after not in REPLY_STATUSES:
+        raise ActionRefused(N_("Unknown status: %(status)s"), status=status_after)
+    now = utcnow()
+    fields: dict[str, Any] = {"subject": "", "thread_key": None, "meta": {}}
+    shaper = _REPLY_FIELDS.get(ticket.channel)
+    if shaper is not None:
+        fields.update(shaper(ticket))
+    message = Message(ticket_id=ticket.id, customer_id=ticket.customer_id, channel=ticket.channel,
+                      direction="out", author_id=agent.id, sender=agent.name, body_text=body,
+                      reply_to_keys=_thread_keys(ticket), created_at=now, received_at=now, **fields)
+    db.session.add(message)
+    outbox.enqueue(message)
+    ticket.first_response_at = ticket.first_response_at or now
+    ticket.last_agent_message_at = ticket.last_activity_at = now
+    changed = _set_status(agent, ticket, status_after)
+    db.session.commit()
+    bus.publish("message.created", message_id=message.id, ticket_id=ticket.id,
+                customer_id=ticket.customer_id, channel=message.channel, direction="out")
+    _publish_updated(ticket, agent, ["reply"] + (["status"] if changed else []))
+    return message
+
+
+def add_note(agent: Agent, ticket: Ticket, body: str) -> Message:
+    """An internal note: on the timeline for agents, never sent."""
+    body = _check_body(body)
+    now = utcnow()
+    message = Message(ticket_id=ticket.id, customer_id=ticket.customer_id, channel=ticket.channel,
+                      direction="internal", author_id=agent.id, sender=agent.name, body_text=body,
+                      created_at=now, received_at=now)
+    db.session.add(message)
+    ticket.last_activity_at = now
+    db.session.commit()
+    bus.publish("message.created", message_id=message.id, ticket_id=ticket.id,
+                customer_id=ticket.customer_id, channel=message.channel, direction="internal")
+    _publish_updated(ticket, agent, ["note"])
+    return message
+
+
+def parse_tags(text: str) -> list[str]:
+    """'配送, 解約、 VIP' -> ['配送', '解約', 'VIP'] (NFKC, de-duplicated, order kept)."""
+    names = (unicodedata.normalize("NFKC", part).strip()[:60] for part in _TAG_SPLIT.split(text or ""))
+    return list(dict.fromkeys(name for name in names if name))
+
+
+def _get_or_create_tags(names: list[str]) -> list[Tag]:
+    found = {t.name: t for t in db.session.scalars(select(Tag).where(Tag.name.in_(names)))}
+    for name in names:
+        if name in found:
+            continue
+        try:
+            with db.session.begin_nested():  # another agent may create the same tag meanwhile
+                tag = Tag(name=name)
+                db.session.add(tag)
+            found[name] = tag
+        except IntegrityError:
+            found[name] = db.session.scalar(select(Tag).where(Tag.name == name))
+    return [found[name] for name in names]
+
+
+def update_ticket(agent: Agent, ticket: Ticket, *, status: Optional[str] = None,
+                  priority: Optional[str] = None, assignee_id: Optional[int] = -1,
+                  tags: Optional[str] = None) -> list[str]:
+    """Change what was given (assignee_id None = unassign, -1 = leave); returns changed fields."""
+    changes = []
+    if status is not None and _set_status(agent, ticket, status):
+        changes.append("status")
+    if priority is not None and priority != ticket.priority:
+        if priority not in PRIORITIES:
+            raise ActionRefused(N_("Unknown priority: %(priority)s"), priority=priority)
+        _event(agent, ticket, "ticket.priority", field="priority", old=ticket.priority, new=priority)
+        ticket.priority = priority
+        changes.append("priority")
+    if assignee_id != -1 and assignee_id != ticket.assignee_id:
+        new_agent = db.session.get(Agent, assignee_id) if assignee_id is not None else None
+        if assignee_id is not None and (new_agent is None or not new_agent.active):
+            raise ActionRefused(N_("No such agent."))
+        _event(agent, ticket, "ticket.assigned", field="assignee", old=ticket.assignee_id,
+               new=assignee_id, old_name=ticket.assignee.name if ticket.assignee else None,
+               new_name=new_agent.name if new_agent else None)
+        ticket.assignee_id = assignee_id
+        changes.append("assignee")
+    if tags is not None:
+        new_tags = _get_or_create_tags(parse_tags(tags))
+        old_names, new_names = [t.name for t in ticket.tags], [t.name for t in new_tags]
+        if sorted(old_names) != sorted(new_names):
+            _event(agent, ticket, "ticket.tags", field="tags", old=old_names, new=new_names)
+            ticket.tags = new_tags
+            changes.append("tags")
+    if not changes:
+        return changes
+    ticket.last_activity_at = utcnow()
+    db.session.commit()
+    _publish_updated(ticket, agent, changes)
+    return changes
+
+
+def retry_delivery(agent: Agent, item_id: int) -> OutboxItem:
+    """Queue a failed outbound message again; LookupError when missing or not visible."""
+    item = db.session.get(OutboxItem, item_id)
+    if item is None or not can_see_ticket(agent, item.message.ticket):
+        raise LookupError(item_id)
+    if item.status != "failed":
+        raise ActionRefused(N_("Only a failed message can be retried."))
+    ticket = item.message.ticket
+    _event(agent, ticket, "message.retry", field="delivery", old="failed", new="queued",
+           message_id=item.message_id, last_error=item.last_error)
+    item = outbox.retry(item_id)  # commits the event together with the re-queued row
+    _publish_updated(ticket, agent, ["delivery"])
+    return item
