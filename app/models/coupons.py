@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -37,7 +37,24 @@ class Coupon(db.Model):
     idempotency_key: Mapped[Optional[str]] = mapped_column(String(100), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    #: True when the coupon went through a supervisor's decision (for the approval rate).
+    approval_required: Mapped[bool] = mapped_column(default=False)
+    #: Why the policy asked for approval (e.g. "max_amount, budget").
+    approval_reasons: Mapped[str] = mapped_column(String(200), default="")
+    #: When the code was issued (instantly, or on approval); the budget month and reports use it.
+    issued_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 
     customer = relationship("Customer")
     issued_by = relationship("Agent", foreign_keys=[issued_by_id])
     decided_by = relationship("Agent", foreign_keys=[decided_by_id])
+
+
+class CouponRedemption(db.Model):
+    """One use of a coupon on an imported order; unique per order so a re-import counts once."""
+
+    __tablename__ = "coupon_redemptions"
+    __table_args__ = (UniqueConstraint("coupon_id", "order_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coupon_id: Mapped[int] = mapped_column(ForeignKey("coupons.id", ondelete="CASCADE"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
