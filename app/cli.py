@@ -1,6 +1,8 @@
 """Command-line commands: `flask --app wsgi <command>` (users, tokens, demo data, serve, worker)."""
 from __future__ import annotations
 
+import os
+
 import click
 from flask import Blueprint, current_app
 from sqlalchemy import func, select
@@ -46,13 +48,13 @@ def create_token(email: str, name: str) -> None:
 @click.option("--seed", default=7, show_default=True, help="Random seed: the same seed, the same shop.")
 def seed_demo(if_empty: bool, customers: int, seed: int) -> None:
     """Fill the database with a believable Japanese subscription shop."""
-    from app.demo import seed
+    from app.demo import seed as seed_shop  # not `seed`: that name is the --seed option here
     from app.models import Agent
 
     if if_empty and db.session.scalar(select(func.count(Agent.id))):
         click.echo("The database already has data; demo seeding skipped.")
         return
-    summary = seed(customers=customers, seed=seed)
+    summary = seed_shop(customers=customers, seed=seed)
     click.echo(summary)
     click.echo("Sign in at http://127.0.0.1:5000 as agent@demo.example (agent) or "
                "supervisor@demo.example (supervisor), password: tsunagu-demo")
@@ -83,4 +85,17 @@ def serve(host: str, port: int, no_worker: bool) -> None:
     if not no_worker and app.config.get("EMBEDDED_WORKER", True):
         start_background(app)
     click.echo(f"Tsunagu is running at http://{host}:{port}")
+    # Flask's CLI marks the process so app.run() refuses to start a second server; this command
+    # *is* the server (Socket.IO needs its own run loop), so lift the mark.
+    os.environ.pop("FLASK_RUN_FROM_CLI", None)
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False)
+
+
+@bp.cli.group("poll")
+def poll() -> None:
+    """Poll a channel (each channel attaches its subcommand: `flask poll x --once`)."""
+
+
+from app.commerce.imports import import_command  # noqa: E402  (`flask import orders|subscriptions|customers FILE`)
+
+bp.cli.add_command(import_command)
