@@ -78,6 +78,8 @@ class Config:
     #: A poll stops after the batch that crosses this many seconds; the next poll goes on.
     EMAIL_POLL_BUDGET_SECONDS = env_int("EMAIL_POLL_BUDGET_SECONDS", 120)
     EMAIL_IDLE_SECONDS = env_int("EMAIL_IDLE_SECONDS", 600)
+    #: Reconnects (with backoff) within one poll before the error is recorded on ChannelState.
+    EMAIL_RECONNECTS = env_int("EMAIL_RECONNECTS", 3)
     EMAIL_BATCH_SIZE = env_int("EMAIL_BATCH_SIZE", 100)
     EMAIL_BATCH_BYTES = env_int("EMAIL_BATCH_BYTES", 25 * 1024 * 1024)
     #: Attachments above this are not copied out of the raw message (flagged `oversize`).

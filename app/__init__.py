@@ -118,6 +118,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(search_bp)
     app.register_blueprint(retention_bp)
     app.register_blueprint(commerce_hooks_bp)
+    from app.macros import bp as macros_bp
+
+    app.register_blueprint(macros_bp)
     from app.reports import bp as reports_bp
     from app.reports.survey_routes import bp as survey_bp
     from app.sla import bp as sla_bp

@@ -7,7 +7,12 @@ from app.models.coupon_policy import CouponBudget, CouponPolicy, CouponReason
 from app.models.coupons import Coupon, CouponRedemption
 from app.models.customers import IDENTITY_KINDS, Customer, Identity
 from app.models.messages import Attachment, Message, OutboxItem, RawSource
+from app.models.macros import Macro, ReplyCheckTerm
+from app.models.search import SearchQueueItem
+from app.models.sla import (BusinessCalendar, ClosedDay, SatisfactionResponse, SLAPolicy,
+                            TicketSLA)
 from app.models.retention import RetentionCase, SubscriptionAction
+from app.models.social import LISTENING_STATUSES, ListeningPost, XUsage
 from app.models.tasks import Task
 from app.models.tickets import OPEN_STATUSES, PRIORITIES, STATUSES, Event, Tag, Ticket, ticket_tags
 
@@ -18,4 +23,8 @@ __all__ = [
     "Event", "Tag", "Task", "Ticket", "ticket_tags",
     "CouponBudget", "CouponPolicy", "CouponReason", "CouponRedemption",
     "RetentionCase", "SubscriptionAction",
+    "LISTENING_STATUSES", "ListeningPost", "XUsage",
+    "SearchQueueItem",
+    "BusinessCalendar", "ClosedDay", "SatisfactionResponse", "SLAPolicy", "TicketSLA",
+    "Macro", "ReplyCheckTerm",
 ]
