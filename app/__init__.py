@@ -27,6 +27,9 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     register_channels(app)
     register_subscribers(app)
     register_template_helpers(app)
+    from app.security import init_security
+
+    init_security(app)  # CSP/security headers, secret redaction in logs, fresh login
     from app.ops.logs import init_logging
 
     init_logging(app)
@@ -128,6 +131,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(sla_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(survey_bp)
+    from app.attachments import bp as attachments_bp
+
+    app.register_blueprint(attachments_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(cli_bp)
     csrf.exempt(api_bp)

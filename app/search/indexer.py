@@ -1,0 +1,246 @@
+"""Keeping the index up to date: the queue, the single writer, backfill, reconciliation.
+
+- Bus subscribers (after commit) add rows to `search_queue`; they never touch the index, so web
+  processes never take the index lock.
+- The worker job `search` is the one writer: it drains the queue into the index and deletes the
+  rows only after the index commit, so a process killed mid-drain leaves them for the next one.
+  A second writer (another worker, a running `flask search reindex`) makes it skip its turn.
+- A missing, damaged or outdated index is recreated empty and backfilled from the database in
+  chunks, a little every turn, so outbox delivery in the same worker is never blocked for long.
+- Reconciliation (every SEARCH_RECONCILE_SECONDS) queues what the database has and the index
+  lacks, and what changed recently: it covers an event lost between a commit and its
+  subscriber (the process died in that instant).
+- `lag()` is the indicator: queue size, age of the oldest row, backfill still to do.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+from typing import Callable, Iterable, Optional
+
+from flask import Flask
+from sqlalchemy import delete, func, insert, select
+from whoosh.index import LockError
+from whoosh.writing import CLEAR
+
+from app import bus
+from app.extensions import db
+from app.models import Customer, Message, SearchQueueItem, utcnow
+from app.search import documents
+from app.search import index as idx
+from app.worker import register_job
+
+log = logging.getLogger(__name__)
+DRAIN_BATCH = 500
+BACKFILL_BATCH = 2000
+RECONCILE_CHUNK = 5000
+#: Overlap of the "recently changed" sweep with the previous one (clock skew, slow commits).
+RECONCILE_MARGIN = timedelta(minutes=5)
+#: Ticket changes that do not alter any indexed ticket field.
+_QUIET_CHANGES = {"reply", "note"}
+
+
+# --- enqueueing (any process) ----------------------------------------------------------------
+
+def enqueue(items: Iterable[tuple[str, int]]) -> None:
+    """Record pending index work in its own short transaction (never the caller's session)."""
+    rows = [{"kind": kind, "obj_id": int(obj_id), "created_at": utcnow()}
+            for kind, obj_id in dict.fromkeys(items) if obj_id is not None]
+    if rows:
+        with db.engine.begin() as conn:
+            conn.execute(insert(SearchQueueItem.__table__), rows)
+
+
+@bus.subscribe("message.ingested")
+def _message_ingested(message_id: int, ticket_id: int, ticket_created: bool = False, **_) -> None:
+    # A message into an existing ticket may have changed its status (pending -> open, reopened).
+    enqueue([("message", message_id)] + ([] if ticket_created else [("ticket", ticket_id)]))
+
+
+@bus.subscribe("message.created")
+def _message_created(message_id: int, **_) -> None:
+    enqueue([("message", message_id)])
+
+
+@bus.subscribe("ticket.updated")
+def _ticket_updated(ticket_id: int, changes: Optional[list[str]] = None, **_) -> None:
+    if changes is None or set(changes) - _QUIET_CHANGES:
+        enqueue([("ticket", ticket_id)])
+
+
+@bus.subscribe("customer.updated")
+def _customer_updated(customer_id: int, **_) -> None:
+    enqueue([("customer", customer_id)])
+
+
+@bus.subscribe("customer.merged")
+def _customer_merged(source_id: int, target_id: int, **_) -> None:
+    enqueue([("customer", source_id), ("customer", target_id)])  # source is dropped, target grows
+
+
+# --- the writer ------------------------------------------------------------------------------
+
+class _Once:
+    """A writer wrapper that writes each document once per commit.
+
+    Whoosh's update_document only replaces documents of *committed* segments: two updates of the
+    same id in one writer (a queued change and the backfill) would leave two copies.
+    """
+
+    def __init__(self, writer):
+        self.writer, self.seen = writer, set()
+
+    def update_document(self, **doc) -> bool:
+        if doc["doc_id"] in self.seen:
+            return False
+        self.seen.add(doc["doc_id"])
+        self.writer.update_document(**doc)
+        return True
+
+    def delete_by_term(self, fieldname: str, text: str) -> None:
+        self.seen.add(text)
+        self.writer.delete_by_term(fieldname, text)
+
+
+def _apply(writer: _Once, items: list[tuple[str, int]]) -> int:
+    """Index or delete the objects behind queue items; returns the number of documents written."""
+    message_ids = {obj for kind, obj in items if kind == "message"}
+    ticket_ids = {obj for kind, obj in items if kind == "ticket"}
+    customer_ids = {obj for kind, obj in items if kind == "customer"}
+    if ticket_ids:
+        message_ids.update(db.session.scalars(select(Message.id).where(Message.ticket_id.in_(ticket_ids))))
+    written = 0
+    for chunk in _chunks(sorted(message_ids), 500):
+        rows = documents.load_messages(chunk)
+        written += sum(writer.update_document(**documents.message_document(row)) for row in rows)
+        for gone in set(chunk) - {row.id for row in rows}:
+            writer.delete_by_term("doc_id", idx.message_doc_id(gone))
+    for chunk in _chunks(sorted(customer_ids), 500):
+        docs = documents.load_customers(chunk)
+        written += sum(writer.update_document(**doc) for doc in docs)
+        for gone in set(chunk) - {doc["obj_id"] for doc in docs}:  # merged or deleted
+            writer.delete_by_term("doc_id", idx.customer_doc_id(gone))
+    return written
+
+
+def _chunks(values: list[int], size: int):
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _backfill(writer: _Once, state: dict, budget_docs: int) -> int:
+    """Index the next chunk of a backfill (a new index); returns documents written."""
+    backfill = state.get("backfill")
+    if not backfill:
+        return 0
+    written = 0
+    if backfill.get("customer") is not None:
+        docs, last, _scanned = documents.customer_docs_after(backfill["customer"], budget_docs)
+        written += sum(writer.update_document(**doc) for doc in docs)
+        backfill["customer"] = None if last == backfill["customer"] else last
+        if backfill["customer"] is not None:
+            return written
+    rows = documents.message_rows_after(backfill["message"], budget_docs)
+    written += sum(writer.update_document(**documents.message_document(row)) for row in rows)
+    if rows:
+        backfill["message"] = rows[-1].id
+    else:
+        state["backfill"] = None
+        state["backfilled_at"] = time.time()
+    return written
+
+
+# compound=False: searchers open segment files directly; a compound segment is copied into
+# memory by every searcher that opens it.
+
+
+def drain(max_items: int = DRAIN_BATCH, backfill_docs: int = BACKFILL_BATCH) -> dict:
+    """One turn of the writer: queue first (fresh changes), then a chunk of backfill."""
+    ix, created = idx.open_or_create()
+    state = idx.read_state()
+    queue = list(db.session.execute(
+        select(SearchQueueItem.id, SearchQueueItem.kind, SearchQueueItem.obj_id)
+        .order_by(SearchQueueItem.id).limit(max_items)))
+    if not queue and not state.get("backfill"):
+        return {"indexed": 0, "created": created}
+    try:
+        writer = ix.writer(timeout=0.5, limitmb=128, compound=False)
+    except LockError:
+        return {"busy": True}
+    try:
+        once = _Once(writer)
+        written = _apply(once, [(kind, obj_id) for _id, kind, obj_id in queue])
+        written += _backfill(once, state, backfill_docs)
+        writer.commit()
+    except BaseException:
+        writer.cancel()
+        raise
+    idx.write_state(state)
+    if queue:  # only now: a crash before this line replays the rows, which is harmless
+        db.session.execute(delete(SearchQueueItem).where(SearchQueueItem.id.in_([q[0] for q in queue])))
+        db.session.commit()
+    return {"indexed": written, "queue": len(queue), "created": created,
+            "backfilling": bool(state.get("backfill"))}
+
+
+def rebuild(progress: Optional[Callable[[int], None]] = None, batch: int = 2000) -> int:
+    """Rebuild the whole index from the database, atomically; returns documents indexed.
+
+    The writer lock is held throughout, so the worker leaves the queue alone meanwhile and
+    drains what arrived during the rebuild into the new index afterwards. Searches keep using
+    the old documents until the final commit replaces them all (mergetype CLEAR).
+    """
+    ix, _created = idx.open_or_create()
+    writer = ix.writer(timeout=60, limitmb=256, compound=False)
+    count = 0
+    try:
+        last = 0
+        while True:
+            docs, last_seen, scanned = documents.customer_docs_after(last, batch)
+            for doc in docs:
+                writer.add_document(**doc)
+            count += len(docs)
+            if progress:
+                progress(scanned)
+            if not scanned:
+                break
+            last = last_seen
+            db.session.expunge_all()
+        last = 0
+        while rows := documents.message_rows_after(last, batch):
+            for row in rows:
+                writer.add_document(**documents.message_document(row))
+            count += len(rows)
+            last = rows[-1].id
+            if progress:
+                progress(len(rows))
+        writer.commit(mergetype=CLEAR)
+    except BaseException:
+        writer.cancel()
+        raise
+    state = idx.read_state()
+    state.update({"schema": idx.SCHEMA_VERSION, "backfill": None, "rebuilt_at": time.time()})
+    idx.write_state(state)
+    return count
+
+
+def total_documents() -> int:
+    """How many documents a rebuild writes (customers are counted with their tombstones)."""
+    return (db.session.scalar(select(func.count(Customer.id))) or 0) + \
+        (db.session.scalar(select(func.count(Message.id))) or 0)
+
+
+def worker_job(app: Flask) -> dict:
+    """The worker's `search` job: drain (and backfill), then reconcile when it is due."""
+    result = drain()
+    if result.get("busy") or result.get("backfilling"):
+        return result
+    from app.search.reconcile import reconcile, reconcile_due
+
+    if reconcile_due(app.config.get("SEARCH_RECONCILE_SECONDS", 900)):
+        result["reconcile"] = reconcile()
+    return result
+
+
+register_job("search", worker_job, every=2)
