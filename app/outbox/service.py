@@ -110,6 +110,8 @@ def deliver_item(item_id: int, owner: Optional[str] = None) -> str:
     item.result = dict(result.meta)
     if result.external_id:
         message.external_id = result.external_id
+    if not message.thread_key and result.meta.get("thread_key"):
+        message.thread_key = result.meta["thread_key"]  # e.g. the Message-ID the email adapter chose
     message.meta = {**(message.meta or {}), **result.meta}
     db.session.commit()
     bus.publish("message.delivered", message_id=message.id, ticket_id=message.ticket_id, status="sent")

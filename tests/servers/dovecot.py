@@ -272,3 +272,33 @@ def dovecot(dovecot_install):
             server.stop()
         finally:
             shutil.rmtree(root, ignore_errors=True)
+
+
+# -- outside pytest (bench/email_ingest.py) ------------------------------------------------------
+
+def detect_install() -> DovecotInstall:
+    """What the ``dovecot_install`` fixture returns, for scripts that run without pytest
+    (the same checks; the fixture is left as it is)."""
+    ensure_installed("/usr/lib/dovecot/imap")
+    binary = ensure_installed("/usr/sbin/dovecot")
+    version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.strip()
+    if not version.startswith("2.3."):
+        raise ServerError(f"tests/servers/dovecot.py supports Dovecot 2.3, found {version!r}")
+    if os.geteuid() == 0:
+        pw = pwd.getpwnam("dovecot")
+        return DovecotInstall(binary, version, pw.pw_uid, pw.pw_gid, "dovecot",
+                              grp.getgrgid(pw.pw_gid).gr_name, "dovenull")
+    me = pwd.getpwuid(os.getuid())
+    return DovecotInstall(binary, version, me.pw_uid, me.pw_gid, me.pw_name,
+                          grp.getgrgid(me.pw_gid).gr_name, me.pw_name)
+
+
+def start_server() -> DovecotServer:
+    """A private Dovecot like the ``dovecot`` fixture's; the caller stops it and removes
+    ``server.root`` (see bench/email_ingest.py)."""
+    root = Path(tempfile.mkdtemp(prefix="tsunagu-dovecot-"))
+    os.chmod(root, 0o755)
+    server = DovecotServer(detect_install(), root)
+    server.write_config()
+    server.start()
+    return server
