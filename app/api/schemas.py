@@ -8,24 +8,11 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from app.fields import Text
 from app.channels import registry
 from app.models import IDENTITY_KINDS, STATUSES
 
 ISO = "iso"  # isoformat() of an aware UTC datetime: "2025-04-01T01:02:03+00:00"
-
-
-class Text(fields.String):
-    """A string that is valid Unicode text without NUL (what the database can store)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValidationError("contains invalid characters (not valid UTF-8)") from None
-        if "\x00" in text:
-            raise ValidationError("contains a NUL character")
-        return text
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,24 +7,11 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from app.fields import Text
 from app.models.commerce import SUBSCRIPTION_STATUSES
 
 ORDER_STATUSES = ("ordered", "shipped", "delivered", "cancelled", "returned")
 _ID = validate.Length(min=1, max=100)
-
-
-class Text(fields.String):
-    """A string the database can store (no lone surrogates, no NUL)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValidationError("contains invalid characters (not valid UTF-8)") from None
-        if "\x00" in text:
-            raise ValidationError("contains a NUL character")
-        return text
 
 
 class _Strict(Schema):
