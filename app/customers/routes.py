@@ -1,13 +1,16 @@
 """Customer page and customer merge."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.auth.access import get_customer_for
 from app.customers import bp
 from app.customers.forms import MergeForm
+from app.calls.services import open_tasks
+from app.channels import registry
+from app.customers.timeline import customer_timeline
 from app.customers.services import MergeRefused, customer_page, merge_customers, survivor_id
 
 
@@ -21,7 +24,22 @@ def show(customer_id: int):
     agent = current_user._get_current_object()
     customer = get_customer_for(agent, customer_id)
     return render_template("customers/show.html", data=customer_page(agent, customer),
-                           merge_form=MergeForm(formdata=None))
+                           merge_form=MergeForm(formdata=None), tasks=[
+                               t for t in open_tasks(agent.id) if t.customer_id == customer.id])
+
+
+@bp.route("/customers/<int:customer_id>/timeline/older")
+@login_required
+def timeline_older(customer_id: int):
+    """The next page of older timeline entries (?before=<message id>), as groups to merge into the
+    page; `focus` marks the ticket being shown, `channel` keeps one channel."""
+    agent = current_user._get_current_object()
+    customer = get_customer_for(agent, customer_id)
+    channel = request.args.get("channel") or None
+    timeline = customer_timeline(agent, customer.id, request.args.get("focus", type=int),
+                                 before_id=request.args.get("before", type=int),
+                                 channel=channel if registry.is_known(channel or "") else None)
+    return render_template("customers/_older.html", timeline=timeline)
 
 
 @bp.route("/customers/<int:customer_id>/merge", methods=["POST"])

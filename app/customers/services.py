@@ -42,13 +42,12 @@ class CustomerPage:
         return [t for t in self.tickets if t.is_open and t.id != exclude_id]
 
 
-def customer_page(agent: Agent, customer: Customer, focus_ticket_id: Optional[int] = None) -> CustomerPage:
-    """Identities, commerce summary and the visible timeline of one customer."""
-    timeline = customer_timeline(agent, customer.id, focus_ticket_id)
-    tickets = sorted((g.ticket for g in timeline if g.ticket is not None),
-                     key=lambda t: t.last_activity_at, reverse=True)
+def customer_page(agent: Agent, customer: Customer, focus_ticket_id: Optional[int] = None,
+                  channel: Optional[str] = None) -> CustomerPage:
+    """Identities, commerce summary and the first page of the visible timeline of one customer."""
+    timeline = customer_timeline(agent, customer.id, focus_ticket_id, channel=channel)
     return CustomerPage(customer=customer, summary=customer_summary(customer.id), timeline=timeline,
-                        tickets=tickets)
+                        tickets=timeline.tickets)
 
 
 def N_(message: str) -> str:

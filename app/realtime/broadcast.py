@@ -15,7 +15,7 @@ def _ticket_event(event: str, ticket_id: int, **payload) -> None:
     ticket = db.session.get(Ticket, ticket_id)
     if ticket is None:
         return
-    body = {"ticket_id": ticket_id, "status": ticket.status, **payload}
+    body = {"ticket_id": ticket_id, "customer_id": ticket.customer_id, "status": ticket.status, **payload}
     socketio.emit(event, body, to=f"ticket:{ticket_id}")
     socketio.emit("inbox.changed", body, to=ticket_audience(ticket))
 

@@ -20,7 +20,17 @@ class ReplyForm(FlaskForm):
     body = TextAreaField(_l("Reply"), validators=[DataRequired(), _body_limit])
     status_after = SelectField(_l("Then set status to"), default="pending",
                                choices=[SelectChoice(s, STATUS_LABELS[s]) for s in REPLY_STATUSES])
+    #: The newest message id the agent's page showed: a colleague's reply after it asks to confirm.
+    seen_message_id = HiddenField()
+    #: "1" once the agent confirmed (collision and/or reply-check warning).
+    confirm = HiddenField()
     submit = SubmitField(_l("Send reply"))
+
+    def seen_id(self):
+        try:
+            return int(self.seen_message_id.data)
+        except (TypeError, ValueError):
+            return None
 
 
 class NoteForm(FlaskForm):

@@ -6,7 +6,7 @@ agent may not see never appears in a list or a count.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from app.auth.access import ticket_filter
 from app.channels import registry
 from app.extensions import db
-from app.models import OPEN_STATUSES, STATUSES, Agent, Customer, Ticket
+from app.models import OPEN_STATUSES, STATUSES, Agent, Customer, Event, Message, Ticket
 
 STATUS_FILTERS = ("", "all") + STATUSES
 
@@ -67,23 +67,68 @@ def _scope(agent: Agent, filters: InboxFilters, with_status: bool = True):
     return query
 
 
-def inbox_page(agent: Agent, filters: InboxFilters, per_page: int):
-    """One page of visible tickets, newest activity first, customers and assignees preloaded."""
+def inbox_page(agent: Agent, filters: InboxFilters, per_page: int, counts: Optional[dict] = None):
+    """One page of visible tickets, newest activity first, customers and assignees preloaded.
+
+    With `counts` (status_counts() of the same filters) an open-status listing takes its total
+    from there instead of counting the same rows a second time.
+    """
     query = (_scope(agent, filters)
              .options(selectinload(Ticket.customer).selectinload(Customer.identities),
                       selectinload(Ticket.assignee))
              .order_by(Ticket.last_activity_at.desc(), Ticket.id.desc()))
-    return db.paginate(query, page=filters.page, per_page=per_page, error_out=False)
+    known = counts is not None and (filters.status == "" or filters.status in OPEN_STATUSES)
+    page = db.paginate(query, page=filters.page, per_page=per_page, error_out=False, count=not known)
+    if known:
+        page.total = counts.get(filters.status, 0)
+    return page
+
+
+def flagged_tickets(agent: Agent, filters: InboxFilters, limit: int = 10) -> list[Ticket]:
+    """Open cancellation requests, oldest request first: they rise above the inbox list,
+    because a subscriber about to leave is answered before anything else."""
+    if filters.page > 1 or filters.status not in ("", "new", "open", "pending"):
+        return []
+    query = (_scope(agent, filters).where(Ticket.intent == "cancellation")
+             .options(selectinload(Ticket.customer).selectinload(Customer.identities))
+             .order_by(Ticket.intent_at.asc().nulls_last(), Ticket.id).limit(limit))
+    return list(db.session.scalars(query))
+
+
+#: Closed and solved tickets pile up forever; their tab counts stop at this ("1000+").
+COUNT_CAP = 1000
 
 
 def status_counts(agent: Agent, filters: InboxFilters) -> dict[str, int]:
-    """Visible tickets per status under the channel/mine filters (for the filter tabs)."""
-    scope = _scope(agent, filters, with_status=False).with_only_columns(Ticket.status, func.count())
-    counts = {status: n for status, n in db.session.execute(scope.group_by(Ticket.status))}
-    counts["all"] = sum(counts.values())
+    """Visible tickets per status under the channel/mine filters (for the filter tabs).
+
+    Open statuses are counted exactly; solved, closed and all are counted up to COUNT_CAP so the
+    inbox stays fast with hundreds of thousands of old tickets (the key "capped" lists which).
+    """
+    scope = _scope(agent, filters, with_status=False)
+    exact = scope.where(Ticket.status.in_(OPEN_STATUSES)).with_only_columns(Ticket.status, func.count())
+    counts: dict = {status: n for status, n in db.session.execute(exact.group_by(Ticket.status))}
     counts[""] = sum(counts.get(s, 0) for s in OPEN_STATUSES)
+    capped = set()
+    for status in (s for s in STATUSES if s not in OPEN_STATUSES):
+        limited = scope.where(Ticket.status == status).with_only_columns(Ticket.id).limit(COUNT_CAP).subquery()
+        counts[status] = db.session.scalar(select(func.count()).select_from(limited))
+        if counts[status] >= COUNT_CAP:
+            capped.add(status)
+    counts["all"] = sum(counts.get(s, 0) for s in STATUSES)
+    if capped:
+        capped.add("all")
+    counts["capped"] = capped
     return counts
 
 
 def active_agents() -> list[Agent]:
     return list(db.session.scalars(select(Agent).where(Agent.active.is_(True)).order_by(Agent.name)))
+
+
+def latest_ids(ticket: Ticket) -> dict[str, int]:
+    """The newest message and event ids of the ticket (0 if none): what the page has shown, for
+    live updates and the reply collision check."""
+    message = db.session.scalar(select(func.max(Message.id)).where(Message.ticket_id == ticket.id))
+    event = db.session.scalar(select(func.max(Event.id)).where(Event.ticket_id == ticket.id))
+    return {"message": message or 0, "event": event or 0}

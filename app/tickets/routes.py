@@ -7,13 +7,17 @@ from flask_login import current_user, login_required
 
 from app.auth.access import get_ticket_for
 from app.channels import registry
+from app.calls.services import open_tasks
 from app.customers.services import customer_page
+from app.customers.timeline import TimelineGroup, ticket_entries
+from app.macros.checks import active_terms
 from app.models import Ticket
 from app.tickets import bp
 from app.tickets.forms import ActionForm, NoteForm, ReplyForm, TicketUpdateForm, assignee_choices
-from app.tickets.queries import InboxFilters, active_agents, inbox_page, status_counts
-from app.tickets.services import (ActionRefused, add_note, add_reply, can_reply, retry_delivery,
-                                  update_ticket)
+from app.tickets.queries import (InboxFilters, active_agents, flagged_tickets, inbox_page, latest_ids,
+                                 status_counts)
+from app.tickets.services import (ActionRefused, ConfirmationNeeded, add_note, add_reply, can_reply,
+                                  retry_delivery, update_ticket)
 
 
 def _agent():
@@ -23,23 +27,34 @@ def _agent():
 @bp.route("/")
 @login_required
 def inbox():
-    """Tickets the agent may see, newest activity first, with filters and pages."""
+    """Tickets the agent may see, newest activity first, with filters and pages (?partial=1: the
+    list and counts only, for live refreshes)."""
     agent = _agent()
     filters = InboxFilters.from_args(request.args)
-    page = inbox_page(agent, filters, current_app.config["TICKETS_PER_PAGE"])
-    return render_template("tickets/inbox.html", page=page, filters=filters, channels=registry.names(),
-                           counts=status_counts(agent, filters))
+    counts = status_counts(agent, filters)
+    page = inbox_page(agent, filters, current_app.config["TICKETS_PER_PAGE"], counts)
+    template = "tickets/_inbox_layout.html" if request.args.get("partial") else "tickets/inbox.html"
+    return render_template(template, page=page, filters=filters, channels=registry.names(),
+                           counts=counts, tasks=open_tasks(agent.id),
+                           flagged=flagged_tickets(agent, filters))
 
 
-def _render_ticket(ticket: Ticket, status: int = 200, **forms):
+def _render_ticket(ticket: Ticket, status: int = 200, confirmation=None, **forms):
     agent = _agent()
     update_form = forms.get("update_form") or TicketUpdateForm.for_ticket(ticket)
     update_form.assignee_id.choices = assignee_choices(active_agents(), _("Unassigned"))
+    marks = latest_ids(ticket)
+    reply_form = forms.get("reply_form")
+    if reply_form is None:
+        reply_form = ReplyForm(formdata=None)
+        reply_form.seen_message_id.data = str(marks["message"])
+    channel = request.args.get("channel") if registry.is_known(request.args.get("channel", "")) else None
     return render_template(
-        "tickets/show.html", ticket=ticket, data=customer_page(agent, ticket.customer, ticket.id),
-        reply_form=forms.get("reply_form") or ReplyForm(formdata=None),
-        note_form=forms.get("note_form") or NoteForm(formdata=None), update_form=update_form,
-        can_reply=can_reply(ticket),
+        "tickets/show.html", ticket=ticket, data=customer_page(agent, ticket.customer, ticket.id, channel),
+        reply_form=reply_form, note_form=forms.get("note_form") or NoteForm(formdata=None),
+        update_form=update_form, can_reply=can_reply(ticket), confirmation=confirmation,
+        marks=marks, channel_filter=channel, check_terms=active_terms(),
+        tasks=[t for t in open_tasks(agent.id) if t.customer_id == ticket.customer_id],
     ), status
 
 
@@ -48,6 +63,34 @@ def _render_ticket(ticket: Ticket, status: int = 200, **forms):
 def show(ticket_id: int):
     """The ticket with the customer's whole timeline and sidebar."""
     return _render_ticket(get_ticket_for(_agent(), ticket_id))
+
+
+@bp.route("/tickets/<int:ticket_id>/timeline/entries")
+@login_required
+def timeline_entries(ticket_id: int):
+    """Timeline entries of the ticket newer than ?after= (message id) and ?after_event= (event id),
+    or the one ?message_id= (re-rendered after a delivery status change): for live updates."""
+    ticket = get_ticket_for(_agent(), ticket_id)
+    entries = ticket_entries(ticket, after_message_id=request.args.get("after", 0, type=int),
+                             after_event_id=request.args.get("after_event", 0, type=int),
+                             message_id=request.args.get("message_id", type=int))
+    return render_template("tickets/_entries.html", entries=entries)
+
+
+@bp.route("/tickets/<int:ticket_id>/head")
+@login_required
+def head(ticket_id: int):
+    """The header badges (status, priority, tags, assignee), refreshed live."""
+    return render_template("tickets/_head_badges.html", ticket=get_ticket_for(_agent(), ticket_id))
+
+
+@bp.route("/tickets/<int:ticket_id>/timeline/group")
+@login_required
+def timeline_group(ticket_id: int):
+    """The ticket as a collapsed group of another page's timeline (a new ticket of the customer)."""
+    ticket = get_ticket_for(_agent(), ticket_id)
+    group = TimelineGroup(ticket=ticket, entries=ticket_entries(ticket))
+    return render_template("tickets/_group.html", group=group)
 
 
 def _back(ticket: Ticket, anchor: str | None = None):
@@ -62,7 +105,10 @@ def reply(ticket_id: int):
     form = ReplyForm()
     if form.validate_on_submit():
         try:
-            message = add_reply(_agent(), ticket, form.body.data, form.status_after.data)
+            message = add_reply(_agent(), ticket, form.body.data, form.status_after.data,
+                                seen_message_id=form.seen_id(), confirmed=form.confirm.data == "1")
+        except ConfirmationNeeded as exc:
+            return _render_ticket(ticket, 409, reply_form=form, confirmation=exc)
         except ActionRefused as exc:
             flash(exc.translated(), "error")
         else:

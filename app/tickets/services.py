@@ -13,13 +13,14 @@ from typing import Any, Optional
 
 from flask import current_app
 from flask_babel import gettext
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app import bus, outbox
 from app.auth.access import can_see_ticket
 from app.channels import registry
 from app.extensions import db
+from app.macros.checks import find_terms
 from app.models import (OPEN_STATUSES, PRIORITIES, STATUSES, Agent, Event, Message, OutboxItem, Tag,
                         Ticket, utcnow)
 
@@ -125,14 +126,29 @@ def _x_reply_fields(ticket: Ticket) -> dict[str, Any]:
 _REPLY_FIELDS = {"email": _email_reply_fields, "x": _x_reply_fields}
 
 
-def add_reply(agent: Agent, ticket: Ticket, body: str, status_after: str = "pending") -> Message:
-    """Queue a reply to the customer on the ticket's channel and update the ticket."""
+def add_reply(agent: Agent, ticket: Ticket, body: str, status_after: str = "pending", *,
+              seen_message_id: Optional[int] = None, confirmed: bool = False) -> Message:
+    """Queue a reply to the customer on the ticket's channel and update the ticket.
+
+    Unless `confirmed`, raises ConfirmationNeeded when a colleague replied or noted after
+    `seen_message_id` (the newest message the agent's page showed) or when the text uses wording
+    of the reply-check dictionary; a confirmed send records the dictionary hits as an Event.
+    """
     body = _check_body(body)
     if not can_reply(ticket):
         raise ActionRefused(N_("Replies cannot be sent on this channel (%(channel)s)."),
                             channel=ticket.channel)
     if status_after not in REPLY_STATUSES:
         raise ActionRefused(N_("Unknown status: %(status)s"), status=status_after)
+    _check_channel_text(ticket, body)
+    hits = find_terms(body)
+    if not confirmed:
+        since = replies_since(ticket, agent, seen_message_id)
+        if since or hits:
+            raise ConfirmationNeeded(since, hits)
+    if hits:
+        _event(agent, ticket, "reply.compliance_confirmed",
+               words=list(dict.fromkeys(h.term for h in hits)))
     now = utcnow()
     fields: dict[str, Any] = {"subject": "", "thread_key": None, "meta": {}}
     shaper = _REPLY_FIELDS.get(ticket.channel)
@@ -151,6 +167,46 @@ def add_reply(agent: Agent, ticket: Ticket, body: str, status_after: str = "pend
                 customer_id=ticket.customer_id, channel=message.channel, direction="out")
     _publish_updated(ticket, agent, ["reply"] + (["status"] if changed else []))
     return message
+
+
+class ConfirmationNeeded(ActionRefused):
+    """The reply may go out only after the agent confirms: `since` are colleagues' messages
+    newer than what the agent saw; `hits` the reply-check dictionary's matches in the text."""
+
+    def __init__(self, since: list[Message], hits: list):
+        self.since, self.hits = since, hits
+        super().__init__(N_("Please confirm before sending."))
+
+
+def replies_since(ticket: Ticket, agent: Agent, seen_message_id: Optional[int]) -> list[Message]:
+    """Replies and notes by other agents on `ticket` newer than message `seen_message_id`."""
+    if seen_message_id is None:
+        return []
+    return list(db.session.scalars(
+        select(Message).where(Message.ticket_id == ticket.id, Message.id > seen_message_id,
+                              Message.direction.in_(("out", "internal")),
+                              or_(Message.author_id.is_(None), Message.author_id != agent.id))
+        .order_by(Message.id)))
+
+
+def _x_text_check(body: str) -> None:
+    from app.channels.x.text import validate_public_reply
+
+    problems = validate_public_reply(body)
+    if problems:
+        raise ActionRefused(N_("This reply cannot be posted on X: %(problems)s"),
+                            problems=" ".join(p.message for p in problems))
+
+
+#: Channel rules on the reply text that no confirmation overrides (X: weighted length, no
+#: personal data in a public post).
+_TEXT_CHECKS = {"x": _x_text_check}
+
+
+def _check_channel_text(ticket: Ticket, body: str) -> None:
+    check = _TEXT_CHECKS.get(ticket.channel)
+    if check is not None:
+        check(body)
 
 
 def add_note(agent: Agent, ticket: Ticket, body: str) -> Message:

@@ -1,0 +1,427 @@
+/* Tsunagu live workspace: Socket.IO presence, typing and new activity; timeline paging; the
+ * composer's reply-check highlighting and macro picker.
+ *
+ * Socket payloads carry ids only (and agent names, always written with textContent); whatever is
+ * shown is fetched as server-rendered HTML through the normal authorised routes. The page works
+ * without this file (plain links and forms).
+ */
+(function () {
+  "use strict";
+
+  var i18n = {};
+  try { i18n = JSON.parse((document.getElementById("live-i18n") || {}).textContent || "{}"); } catch (e) { i18n = {}; }
+  function t(key, fallback, vars) {
+    var text = i18n[key] || fallback;
+    Object.keys(vars || {}).forEach(function (k) { text = text.split("{" + k + "}").join(vars[k]); });
+    return text;
+  }
+
+  function debounce(fn, ms) {
+    var timer = null;
+    return function () {
+      var args = arguments;
+      clearTimeout(timer);
+      timer = setTimeout(function () { fn.apply(null, args); }, ms);
+    };
+  }
+
+  function fetchHTML(url) {
+    return fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+      .then(function (r) {
+        if (r.redirected && /\/login/.test(r.url)) { window.location.href = r.url; }
+        if (!r.ok) { throw new Error("HTTP " + r.status); }
+        return r.text();
+      })
+      .then(function (html) {
+        var tpl = document.createElement("template");
+        tpl.innerHTML = html;  // our own server-rendered, escaped partial
+        return tpl.content;
+      });
+  }
+
+  function withParams(url, params) {
+    var u = new URL(url, window.location.href);
+    Object.keys(params).forEach(function (k) { u.searchParams.set(k, params[k]); });
+    return u.toString();
+  }
+
+  var view = document.querySelector(".ticket-view[data-ticket-id]");
+  var inboxLayout = document.querySelector("[data-inbox-layout]");
+  var customerView = document.querySelector(".customer-view[data-customer-id]");
+  var ticketId = view ? Number(view.getAttribute("data-ticket-id")) : null;
+  var customerId = view ? Number(view.getAttribute("data-customer-id")) :
+    (customerView ? Number(customerView.getAttribute("data-customer-id")) : null);
+
+  /* ---- timeline: live entries ------------------------------------------------------------ */
+
+  function focusedEntries() { return view && view.querySelector(".tl-group.focused .tl-entries"); }
+
+  function remember(node) {
+    var m = node.getAttribute && node.getAttribute("data-message-id");
+    var ev = node.getAttribute && node.getAttribute("data-event-id");
+    if (m && Number(m) > Number(view.dataset.lastMessageId || 0)) { view.dataset.lastMessageId = m; }
+    if (ev && Number(ev) > Number(view.dataset.lastEventId || 0)) { view.dataset.lastEventId = ev; }
+  }
+
+  var pulling = false, pullAgain = false;
+  function pullNewEntries() {
+    if (!view) { return; }
+    if (pulling) { pullAgain = true; return; }
+    pulling = true;
+    var url = withParams(view.dataset.entriesUrl, {
+      after: view.dataset.lastMessageId || 0, after_event: view.dataset.lastEventId || 0 });
+    fetchHTML(url).then(function (fragment) {
+      var box = focusedEntries();
+      Array.prototype.slice.call(fragment.children).forEach(function (node) {
+        if (node.id && document.getElementById(node.id)) { remember(node); return; }
+        if (!node.id && node.getAttribute("data-event-id") &&
+            box.querySelector('[data-event-id="' + node.getAttribute("data-event-id") + '"]')) { return; }
+        node.classList.add("entry-new");
+        box.appendChild(node);
+        remember(node);
+      });
+    }).catch(function () { /* the next event retries */ }).then(function () {
+      pulling = false;
+      if (pullAgain) { pullAgain = false; pullNewEntries(); }
+    });
+  }
+
+  function refreshMessage(messageId) {
+    var old = document.getElementById("m" + messageId);
+    if (!view || !old) { return; }
+    fetchHTML(withParams(view.dataset.entriesUrl, { message_id: messageId })).then(function (fragment) {
+      var fresh = fragment.firstElementChild;
+      if (fresh && old.parentNode) { old.parentNode.replaceChild(fresh, old); }
+    }).catch(function () {});
+  }
+
+  function refreshOtherTicket(otherId) {
+    var url = view.dataset.groupUrl.replace(/\/0\/timeline\/group$/, "/" + otherId + "/timeline/group");
+    fetchHTML(url).then(function (fragment) {
+      var fresh = fragment.querySelector(".tl-group");
+      if (!fresh) { return; }
+      var others = view.querySelector(".tl-others");
+      var old = others.querySelector('.tl-group[data-ticket-id="' + otherId + '"]');
+      if (old) { others.replaceChild(fresh, old); } else { others.insertBefore(fresh, others.firstChild); }
+      var title = view.querySelector(".others-title");
+      if (title) { title.hidden = false; }
+    }).catch(function () {});
+  }
+
+  /* ---- timeline: older entries -------------------------------------------------------------- */
+
+  var root = view || customerView;
+  var loading = false;
+  function loadOlder(button) {
+    if (loading || !root) { return; }
+    loading = true;
+    var url = withParams(root.dataset.olderUrl, { before: button.dataset.before });
+    fetchHTML(url).then(function (fragment) {
+      var wrapper = fragment.querySelector(".tl-older");
+      Array.prototype.slice.call(wrapper.querySelectorAll(".tl-group")).forEach(function (group) {
+        var id = group.getAttribute("data-ticket-id");
+        var existing = root.querySelector('.tl-group[data-ticket-id="' + id + '"] .tl-entries');
+        if (existing) {
+          var entries = group.querySelector(".tl-entries");
+          while (entries.lastElementChild) {
+            var node = entries.lastElementChild;
+            if (node.id && document.getElementById(node.id)) { entries.removeChild(node); continue; }
+            existing.insertBefore(node, existing.firstChild);
+          }
+        } else {
+          root.querySelector(".tl-others").appendChild(group);
+        }
+      });
+      if (wrapper.dataset.hasMore) { button.dataset.before = wrapper.dataset.before; }
+      else { button.parentNode.removeChild(button); }
+    }).catch(function () {}).then(function () { loading = false; });
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-load-older]");
+    if (button) { event.preventDefault(); loadOlder(button); }
+  });
+  var older = document.querySelector("[data-load-older]");
+  if (older && "IntersectionObserver" in window) {
+    new IntersectionObserver(function (items) {
+      items.forEach(function (item) {
+        var b = document.querySelector("[data-load-older]");
+        if (item.isIntersecting && b) { loadOlder(b); }
+      });
+    }, { rootMargin: "200px" }).observe(older.parentNode);
+  }
+
+  /* ---- inbox ---------------------------------------------------------------------------- */
+
+  var refreshInbox = debounce(function () {
+    var layout = document.querySelector("[data-inbox-layout]");
+    if (!layout) { return; }
+    fetchHTML(layout.dataset.partialUrl).then(function (fragment) {
+      var fresh = fragment.querySelector("[data-inbox-layout]");
+      if (!fresh) { return; }
+      layout.parentNode.replaceChild(fresh, layout);
+      document.dispatchEvent(new CustomEvent("tsunagu:inbox-refreshed"));
+    }).catch(function () {});
+  }, 300);
+
+  /* ---- presence --------------------------------------------------------------------------- */
+
+  function renderPresence(viewers, myId) {
+    var box = view && view.querySelector("[data-presence]");
+    if (!box) { return; }
+    box.textContent = "";
+    var others = (viewers || []).filter(function (v) { return v.agent_id !== myId; });
+    if (!others.length) { return; }
+    var viewing = document.createElement("span");
+    viewing.className = "presence-viewing";
+    viewing.textContent = t("viewing", "{names} viewing", {
+      names: others.map(function (v) { return v.name; }).join(t("sep", ", ")) });
+    box.appendChild(viewing);
+    others.filter(function (v) { return v.typing; }).forEach(function (v) {
+      var typing = document.createElement("span");
+      typing.className = "presence-typing";
+      typing.textContent = t("typing", "{name} is typing…", { name: v.name });
+      box.appendChild(typing);
+    });
+  }
+
+  /* ---- socket ----------------------------------------------------------------------------- */
+
+  var socket = null, myId = null;
+  if ((view || inboxLayout) && window.io) {
+    socket = window.io();
+    socket.on("hello", function (data) { myId = data.agent_id; });
+    socket.on("connect", function () {
+      if (ticketId) {
+        socket.emit("ticket.join", { ticket_id: ticketId }, function () { pullNewEntries(); });
+      }
+    });
+    socket.on("session.ended", function () { window.location.href = "/login"; });
+    socket.on("presence", function (data) {
+      if (data.ticket_id === ticketId) { renderPresence(data.viewers, myId); }
+    });
+    socket.on("message.new", function (data) {
+      if (data.ticket_id === ticketId) { pullNewEntries(); }
+    });
+    socket.on("ticket.changed", function (data) {
+      if (data.ticket_id !== ticketId) { return; }
+      pullNewEntries();
+      fetchHTML(view.dataset.headUrl).then(function (fragment) {
+        var fresh = fragment.querySelector(".head-badges"), old = view.querySelector(".head-badges");
+        if (fresh && old) { old.parentNode.replaceChild(fresh, old); }
+      }).catch(function () {});
+    });
+    socket.on("message.status", function (data) {
+      if (data.ticket_id === ticketId) { refreshMessage(data.message_id); }
+    });
+    socket.on("inbox.changed", function (data) {
+      if (document.querySelector("[data-inbox-layout]")) { refreshInbox(); }
+      if (view && data.customer_id === customerId && data.ticket_id !== ticketId) {
+        refreshOtherTicket(data.ticket_id);
+      }
+    });
+    window.Tsunagu = window.Tsunagu || {};
+    window.Tsunagu.socket = socket;
+  }
+
+  /* ---- typing --------------------------------------------------------------------------- */
+
+  var replyBox = view && view.querySelector("textarea.reply-body");
+  if (replyBox && socket) {
+    var typing = false;
+    var stop = debounce(function () {
+      if (typing) { typing = false; socket.emit("ticket.typing", { ticket_id: ticketId, typing: false }); }
+    }, 2500);
+    replyBox.addEventListener("input", function () {
+      if (!typing) { typing = true; socket.emit("ticket.typing", { ticket_id: ticketId, typing: true }); }
+      stop();
+    });
+    replyBox.addEventListener("blur", function () {
+      if (typing) { typing = false; socket.emit("ticket.typing", { ticket_id: ticketId, typing: false }); }
+    });
+  }
+
+  /* ---- reply check (薬機法 / 景表法 dictionary) ----------------------------------------------- */
+
+  var terms = [];
+  try { terms = JSON.parse((document.getElementById("reply-check-terms") || {}).textContent || "[]"); } catch (e) { terms = []; }
+  function norm(s) {
+    return Array.prototype.map.call(s, function (ch) { return (ch.normalize("NFKC").toLowerCase()[0]) || ch; }).join("");
+  }
+  var normTerms = terms.map(function (term) { return { term: term, n: norm(term), latin: /^[a-z0-9]/.test(norm(term)) }; })
+    .sort(function (a, b) { return b.n.length - a.n.length; });
+
+  function findHits(text) {
+    var hay = norm(text), hits = [];
+    normTerms.forEach(function (term) {
+      var from = 0, at;
+      while (term.n && (at = hay.indexOf(term.n, from)) !== -1) {
+        from = at + term.n.length;
+        if (term.latin && at > 0 && /[a-z0-9]/.test(hay[at - 1])) { continue; }
+        var overlaps = hits.some(function (h) { return h.start < at + term.n.length && at < h.end; });
+        if (!overlaps) { hits.push({ term: term.term, start: at, end: at + term.n.length }); }
+      }
+    });
+    return hits.sort(function (a, b) { return a.start - b.start; });
+  }
+
+  function renderCheck(box, text) {
+    var out = box.form && box.form.querySelector("[data-reply-check-out]");
+    if (!out) { return; }
+    var hits = findHits(text);
+    out.textContent = "";
+    out.hidden = !hits.length;
+    if (!hits.length) { return; }
+    var title = document.createElement("p");
+    title.className = "reply-check-title";
+    title.textContent = t("check_title", "Wording to check (薬機法 / 景表法):") + " ";
+    var seen = {};
+    hits.forEach(function (h) {
+      if (seen[h.term]) { return; }
+      seen[h.term] = true;
+      var mark = document.createElement("mark");
+      mark.textContent = h.term;
+      title.appendChild(mark);
+      title.appendChild(document.createTextNode(" "));
+    });
+    out.appendChild(title);
+    // Only the lines with a hit, so a long reply's warning stays short.
+    var preview = document.createElement("div");
+    preview.className = "reply-check-preview";
+    var lineStart = 0;
+    text.split("\n").forEach(function (line) {
+      var lineEnd = lineStart + line.length;
+      var inLine = hits.filter(function (h) { return h.start >= lineStart && h.start < lineEnd; });
+      if (inLine.length) {
+        var row = document.createElement("div");
+        var pos = lineStart;
+        inLine.forEach(function (h) {
+          row.appendChild(document.createTextNode(text.slice(pos, h.start)));
+          var mark = document.createElement("mark");
+          mark.textContent = text.slice(h.start, Math.min(h.end, lineEnd));
+          row.appendChild(mark);
+          pos = Math.min(h.end, lineEnd);
+        });
+        row.appendChild(document.createTextNode(text.slice(pos, lineEnd)));
+        preview.appendChild(row);
+      }
+      lineStart = lineEnd + 1;
+    });
+    out.appendChild(preview);
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll("textarea[data-reply-check]"), function (box) {
+    var update = debounce(function () { renderCheck(box, box.value); }, 150);
+    box.addEventListener("input", update);
+    if (box.value) { renderCheck(box, box.value); }
+  });
+
+  /* ---- macro picker ------------------------------------------------------------------------- */
+
+  var picker = document.querySelector("[data-macro-picker]");
+  var target = document.querySelector("textarea[data-macro-target]");
+  var macros = null, active = 0, slashAt = -1, pendingEnter = false;
+
+  function pickerItems() { return picker.querySelectorAll(".macro-list li[data-id]"); }
+
+  function drawMacros() {
+    var q = norm(picker.querySelector(".macro-filter").value.trim());
+    var list = picker.querySelector(".macro-list");
+    list.textContent = "";
+    var shown = (macros || []).filter(function (m) { return !q || norm(m.title + " " + m.preview).indexOf(q) !== -1; });
+    shown.forEach(function (m, i) {
+      var li = document.createElement("li");
+      li.setAttribute("role", "option");
+      li.dataset.id = m.id;
+      li.className = i === active ? "active" : "";
+      var title = document.createElement("strong");
+      title.textContent = m.title;
+      var lang = document.createElement("span");
+      lang.className = "badge";
+      lang.textContent = m.language;
+      var prev = document.createElement("span");
+      prev.className = "muted small";
+      prev.textContent = " " + m.preview.replace(/\s+/g, " ").slice(0, 60);
+      li.appendChild(lang); li.appendChild(document.createTextNode(" ")); li.appendChild(title); li.appendChild(prev);
+      list.appendChild(li);
+    });
+    if (!shown.length) {
+      var none = document.createElement("li");
+      none.className = "muted";
+      none.textContent = t("no_macros", "No macros match.");
+      list.appendChild(none);
+    }
+  }
+
+  function openPicker(fromSlash) {
+    if (!picker || !target) { return; }
+    slashAt = fromSlash ? target.selectionStart - 1 : -1;
+    picker.hidden = false;
+    active = 0;
+    var filter = picker.querySelector(".macro-filter");
+    filter.value = "";
+    filter.focus();
+    if (macros === null) {
+      fetch(picker.dataset.listUrl, { credentials: "same-origin" }).then(function (r) { return r.json(); })
+        .then(function (data) { macros = data; drawMacros(); }).catch(function () { macros = []; drawMacros(); })
+        .then(function () {
+          var first = pickerItems()[active];
+          if (pendingEnter && first) { insertMacro(first.dataset.id); }
+          pendingEnter = false;
+        });
+    } else { drawMacros(); }
+  }
+
+  function closePicker() {
+    if (!picker) { return; }
+    picker.hidden = true;
+    if (target) { target.focus(); }
+  }
+
+  function insertMacro(id) {
+    var url = picker.dataset.renderUrl.replace(/\/0\/render$/, "/" + id + "/render");
+    fetch(withParams(url, { ticket_id: ticketId }), { credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+      .then(function (data) {
+        var start = target.selectionStart, end = target.selectionEnd, value = target.value;
+        if (slashAt >= 0 && value[slashAt] === "/") { start = slashAt; end = Math.max(end, slashAt + 1); }
+        target.value = value.slice(0, start) + data.text + value.slice(end);
+        var caret = start + data.text.length;
+        picker.hidden = true;
+        target.focus();
+        target.setSelectionRange(caret, caret);
+        target.dispatchEvent(new Event("input", { bubbles: true }));
+      }).catch(function () { closePicker(); });
+  }
+
+  if (picker && target) {
+    document.querySelector("[data-macro-open]").addEventListener("click", function () { openPicker(false); });
+    target.addEventListener("keyup", function (event) {
+      if (event.key !== "/") { return; }
+      var pos = target.selectionStart;
+      var before = target.value.slice(0, pos - 1);
+      if (before === "" || before.slice(-1) === "\n") { openPicker(true); }
+    });
+    var filter = picker.querySelector(".macro-filter");
+    filter.addEventListener("input", function () { active = 0; drawMacros(); });
+    filter.addEventListener("keydown", function (event) {
+      var items = pickerItems();
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        active = Math.max(0, Math.min(items.length - 1, active + (event.key === "ArrowDown" ? 1 : -1)));
+        drawMacros();
+      } else if (event.key === "Enter") {
+        event.preventDefault();
+        if (macros === null) { pendingEnter = true; return; }  // inserted once the list arrives
+        if (items[active]) { insertMacro(items[active].dataset.id); }
+      } else if (event.key === "Escape") {
+        event.preventDefault();
+        closePicker();
+      }
+    });
+    picker.addEventListener("click", function (event) {
+      var li = event.target.closest("li[data-id]");
+      if (li) { insertMacro(li.dataset.id); }
+    });
+  }
+})();
