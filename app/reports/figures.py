@@ -1,0 +1,133 @@
+"""The other report sections: backlog by age, volume heatmap, cancellation saves, coupon spend, NPS.
+
+Each function aggregates in the database and returns plain data (lists of dicts) that the page,
+the CSV export and the API render alike.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Optional
+
+from sqlalchemy import Integer, case, cast, func, select
+
+from app.extensions import db
+from app.models import OPEN_STATUSES, Agent, Coupon, SatisfactionResponse, Ticket, TicketSLA, utcnow
+from app.reports.metrics import Filters
+
+AGE_BUCKETS = ((0, 1), (1, 3), (3, 7), (7, 14), (14, None))  # days
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def backlog_by_age(now: Optional[datetime] = None, f: Optional[Filters] = None) -> list[dict[str, Any]]:
+    """Open tickets by age (now - created), whatever the date range."""
+    now = now or utcnow()
+    whens, labels = [], []
+    for i, (lo, hi) in enumerate(AGE_BUCKETS):
+        labels.append(f"{lo}–{hi} d" if hi is not None else f"≥ {lo} d")
+        if hi is not None:
+            whens.append((Ticket.created_at > now - timedelta(days=hi), i))
+    bucket = case(*whens, else_=len(AGE_BUCKETS) - 1).label("bucket")
+    query = select(bucket, func.count()).where(Ticket.status.in_(OPEN_STATUSES))
+    if f is not None:
+        if f.channel:
+            query = query.where(Ticket.channel == f.channel)
+        if f.priority:
+            query = query.where(Ticket.priority == f.priority)
+        if f.agent_id:
+            query = query.where(Ticket.assignee_id == f.agent_id)
+    counts = dict(db.session.execute(query.group_by(bucket)).all())
+    return [{"age": label, "tickets": int(counts.get(i, 0))} for i, label in enumerate(labels)]
+
+
+def volume_heatmap(f: Filters) -> dict[str, Any]:
+    """Tickets created per weekday (Mon..Sun) x hour (0..23), shop time."""
+    if db.engine.dialect.name == "postgresql":
+        local = func.timezone(f.tz, TicketSLA.created_at)
+        dow = cast(func.extract("isodow", local), Integer) - 1
+        hour = cast(func.extract("hour", local), Integer)
+    else:
+        shift = f"{f.tz_offset_minutes:+d} minutes"
+        dow = (cast(func.strftime("%w", TicketSLA.created_at, shift), Integer) + 6) % 7
+        hour = cast(func.strftime("%H", TicketSLA.created_at, shift), Integer)
+    dow, hour = dow.label("dow"), hour.label("hour")
+    grid = [[0] * 24 for _ in range(7)]
+    rows = db.session.execute(select(dow, hour, func.count()).where(*f.where()).group_by(dow, hour))
+    for d, h, n in rows:
+        grid[int(d)][int(h)] = int(n)
+    peak = max((max(r) for r in grid), default=0)
+    return {"weekdays": list(WEEKDAYS), "grid": grid, "peak": peak}
+
+
+def _rate(part: int, whole: int) -> Optional[float]:
+    return round(part / whole, 4) if whole else None
+
+
+def save_rates(f: Filters) -> Optional[dict[str, list[dict[str, Any]]]]:
+    """Cancellation save rate by reason, saving action and agent; None without app/retention."""
+    try:
+        from app.models import RetentionCase
+    except ImportError:  # the retention feature is optional
+        return None
+    saved = cast(RetentionCase.outcome == "saved", Integer)
+    decided = cast(RetentionCase.outcome.in_(("saved", "cancelled", "late_accepted")), Integer)
+    where = [RetentionCase.first_requested_at >= f.start, RetentionCase.first_requested_at < f.end]
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name, col in (("reason", RetentionCase.reason), ("agent", RetentionCase.outcome_by_id)):
+        rows = db.session.execute(select(col, func.count(), func.sum(saved), func.sum(decided))
+                                  .where(*where).group_by(col)).all()
+        out[name] = [{"key": k, "cases": n, "saved": int(s or 0), "decided": int(d or 0),
+                      "save_rate": _rate(int(s or 0), int(d or 0))} for k, n, s, d in rows]
+    rows = db.session.execute(select(RetentionCase.saved_by, func.count()).where(
+        *where, RetentionCase.outcome == "saved").group_by(RetentionCase.saved_by)).all()
+    total_saved = sum(n for _, n in rows)
+    out["action"] = [{"key": k, "saved": n, "share": _rate(n, total_saved)} for k, n in rows]
+    _agent_names(out["agent"])
+    return out
+
+
+def _agent_names(rows: list[dict[str, Any]], key: str = "key") -> None:
+    ids = [r[key] for r in rows if r[key] is not None]
+    names = {i: n for i, n in db.session.execute(select(Agent.id, Agent.name).where(Agent.id.in_(ids)))} if ids else {}
+    for r in rows:
+        r["label"] = names.get(r[key], "—") if r[key] is not None else "—"
+
+
+def coupon_spend(f: Filters) -> list[dict[str, Any]]:
+    """Goodwill coupons given in the range (issued or redeemed), by issuing agent: count and yen."""
+    given = Coupon.status.in_(("issued", "redeemed"))
+    moment = func.coalesce(Coupon.issued_at, Coupon.created_at)
+    yen = func.sum(case((Coupon.kind == "amount", Coupon.value), else_=0))
+    redeemed = func.sum(cast(Coupon.status == "redeemed", Integer))
+    rows = db.session.execute(
+        select(Coupon.issued_by_id, func.count(), yen, redeemed,
+               func.sum(cast(Coupon.kind == "percent", Integer)))
+        .where(given, moment >= f.start, moment < f.end).group_by(Coupon.issued_by_id)).all()
+    out = [{"key": k, "coupons": n, "yen": int(y or 0), "redeemed": int(r or 0), "percent_coupons": int(p or 0)}
+           for k, n, y, r, p in rows]
+    _agent_names(out)
+    return sorted(out, key=lambda r: -r["yen"])
+
+
+def satisfaction(f: Filters) -> dict[str, Any]:
+    """NPS (% promoters - % detractors) and CSAT (% answering 7 or more), overall and by agent."""
+    promoter = func.sum(cast(SatisfactionResponse.score >= 9, Integer))
+    detractor = func.sum(cast(SatisfactionResponse.score <= 6, Integer))
+    where = [SatisfactionResponse.score.is_not(None), SatisfactionResponse.answered_at >= f.start,
+             SatisfactionResponse.answered_at < f.end]
+    sent = db.session.scalar(select(func.count()).where(SatisfactionResponse.sent_at >= f.start,
+                                                        SatisfactionResponse.sent_at < f.end)) or 0
+
+    def figures(n, p, d, avg):
+        n, p, d = int(n or 0), int(p or 0), int(d or 0)
+        return {"responses": n, "promoters": p, "detractors": d, "passives": n - p - d,
+                "nps": round(100 * (p - d) / n, 1) if n else None,
+                "csat": _rate(n - d, n), "average": round(float(avg), 2) if avg is not None else None}
+
+    cols = [func.count(), promoter, detractor, func.avg(SatisfactionResponse.score)]
+    total = figures(*db.session.execute(select(*cols).where(*where)).one())
+    total["sent"] = int(sent)
+    total["response_rate"] = _rate(total["responses"], int(sent))
+    by_agent = [{"key": k, **figures(*rest)} for k, *rest in db.session.execute(
+        select(SatisfactionResponse.agent_id, *cols).where(*where).group_by(SatisfactionResponse.agent_id))]
+    _agent_names(by_agent)
+    return {"total": total, "by_agent": by_agent}

@@ -1,0 +1,268 @@
+"""Each ticket's SLA clocks, computed from its timestamps, messages and status history.
+
+`compute()` is pure (given the facts, it returns due times, state and durations); `refresh()`
+gathers the facts of one ticket, stores them in its TicketSLA row and commits. The clocks:
+first response (from the ticket's start until the first answer), next response (from the first
+unanswered customer message until the next answer), resolution (until solved) and, for
+subscription-change tickets, the commerce cutoff. The earliest running one rules (`due_at`,
+`due_rule`); a ticket is at risk once 80 % of it is used (`at_risk_at`) and breached at `due_at`.
+While a ticket is pending, a policy with `pause_when_pending` stops its SLA clocks (never the
+commerce cutoff: the box ships anyway).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Optional
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import OPEN_STATUSES, Event, Message, SLAPolicy, Ticket, TicketSLA, utcnow
+from app.sla.business_time import Calendar, advance, business_seconds_between, elapsed
+
+AT_RISK_SHARE = 0.8
+RULES = ("first_response", "next_response", "resolution", "commerce_cutoff")
+
+
+@dataclass
+class Facts:
+    """What the clocks need to know about one ticket."""
+
+    created_at: datetime
+    status: str
+    #: (created_at, direction) of customer ("in") and agent ("out") messages, oldest first.
+    messages: list[tuple[datetime, str]]
+    #: Closed intervals the ticket spent pending; the last may end at None (still pending).
+    pending: list[tuple[datetime, Optional[datetime]]] = field(default_factory=list)
+    solved_at: Optional[datetime] = None
+    commerce_due_at: Optional[datetime] = None
+    reopen_count: int = 0
+
+
+@dataclass
+class Result:
+    first_response_due_at: Optional[datetime] = None
+    next_response_due_at: Optional[datetime] = None
+    resolution_due_at: Optional[datetime] = None
+    commerce_due_at: Optional[datetime] = None
+    due_at: Optional[datetime] = None
+    due_rule: Optional[str] = None
+    at_risk_at: Optional[datetime] = None
+    state: str = "none"
+    breached: bool = False
+    has_target: bool = False
+    metrics: dict[str, Optional[int]] = field(default_factory=dict)
+
+
+class Clock:
+    """Arithmetic of one policy: its measure (business or calendar) minus pending pauses."""
+
+    def __init__(self, calendar: Optional[Calendar], pauses: list[tuple[datetime, datetime]]):
+        self.calendar, self.pauses = calendar, pauses
+
+    def paused(self, start: datetime, end: datetime) -> float:
+        total = 0.0
+        for a, b in self.pauses:
+            lo, hi = max(a, start), min(b, end)
+            if hi > lo:
+                total += elapsed(lo, hi, self.calendar)
+        return total
+
+    def used(self, start: datetime, end: datetime) -> float:
+        return max(elapsed(start, end, self.calendar) - self.paused(start, end), 0.0)
+
+    def due(self, start: datetime, seconds: float) -> datetime:
+        """When `seconds` of unpaused time since `start` are used (pauses push it later)."""
+        moment = advance(start, seconds, self.calendar)
+        for _ in range(8):
+            later = advance(start, seconds + self.paused(start, moment), self.calendar)
+            if later == moment:
+                break
+            moment = later
+        return moment
+
+
+def _pauses(facts: Facts, now: datetime) -> list[tuple[datetime, datetime]]:
+    return [(a, b or now) for a, b in facts.pending]
+
+
+def _waits(facts: Facts) -> tuple[Optional[datetime], list[tuple[datetime, Optional[datetime]]]]:
+    """(first answer, [(customer waiting since, answered at or None)] after the first answer)."""
+    first_out = next((t for t, d in facts.messages if d == "out"), None)
+    waits: list[tuple[datetime, Optional[datetime]]] = []
+    if first_out is None:
+        return None, waits
+    waiting_since = None
+    for moment, direction in facts.messages:
+        if moment <= first_out:
+            continue
+        if direction == "in" and waiting_since is None:
+            waiting_since = moment
+        elif direction == "out" and waiting_since is not None:
+            waits.append((waiting_since, moment))
+            waiting_since = None
+    if waiting_since is not None:
+        waits.append((waiting_since, None))
+    return first_out, waits
+
+
+def _metrics(facts: Facts, first_out, waits, calendar: Calendar) -> dict[str, Optional[int]]:
+    def pair(a, b):
+        if a is None or b is None:
+            return None, None
+        return int((b - a).total_seconds()), int(business_seconds_between(a, b, calendar))
+
+    fr, fr_b = pair(facts.created_at, first_out)
+    res, res_b = pair(facts.created_at, facts.solved_at)
+    answered = [pair(a, b) for a, b in waits if b is not None]
+    nr = int(sum(x for x, _ in answered) / len(answered)) if answered else None
+    nr_b = int(sum(y for _, y in answered) / len(answered)) if answered else None
+    return {"first_response_seconds": fr, "first_response_business_seconds": fr_b,
+            "next_response_seconds": nr, "next_response_business_seconds": nr_b,
+            "resolution_seconds": res, "resolution_business_seconds": res_b,
+            "replies": sum(1 for _, d in facts.messages if d == "out"),
+            "reopen_count": facts.reopen_count}
+
+
+def compute(facts: Facts, policy: Optional[SLAPolicy], calendar: Calendar, now: datetime) -> Result:
+    """The clocks of a ticket with `facts` under `policy` at `now`."""
+    first_out, waits = _waits(facts)
+    result = Result(commerce_due_at=facts.commerce_due_at,
+                    metrics=_metrics(facts, first_out, waits, calendar))
+    is_open = facts.status in OPEN_STATUSES
+    paused_now = bool(policy and policy.pause_when_pending and facts.status == "pending")
+    clock = Clock(calendar if policy is None or policy.business_hours else None,
+                  _pauses(facts, now) if policy and policy.pause_when_pending else [])
+    running: list[tuple[datetime, str, datetime, float, bool]] = []  # due, rule, start, target, sla
+    breached = False
+
+    def target(minutes: Optional[int]) -> Optional[float]:
+        return minutes * 60.0 if minutes is not None else None
+
+    fr_target = target(policy.first_response_minutes) if policy else None
+    if fr_target is not None:
+        result.has_target = True
+        due = clock.due(facts.created_at, fr_target)
+        result.first_response_due_at = due
+        if first_out is not None:
+            breached |= first_out > due
+        elif is_open:
+            running.append((due, "first_response", facts.created_at, fr_target, True))
+    nr_target = target(policy.next_response_minutes) if policy else None
+    if nr_target is not None:
+        result.has_target = True
+        for since, answered in waits:
+            due = clock.due(since, nr_target)
+            if answered is not None:
+                breached |= answered > due
+            elif is_open:
+                result.next_response_due_at = due
+                running.append((due, "next_response", since, nr_target, True))
+    res_target = target(policy.resolution_minutes) if policy else None
+    if res_target is not None:
+        result.has_target = True
+        due = clock.due(facts.created_at, res_target)
+        result.resolution_due_at = due
+        if facts.solved_at is not None and not is_open:
+            breached |= facts.solved_at > due
+        elif is_open:
+            running.append((due, "resolution", facts.created_at, res_target, True))
+    if facts.commerce_due_at is not None and is_open:
+        running.append((facts.commerce_due_at, "commerce_cutoff", facts.created_at, 0.0, False))
+
+    if paused_now:  # SLA clocks stand still; the commerce cutoff keeps running
+        running = [r for r in running if not r[4]]
+    if running:
+        due, rule, start, seconds, is_sla = min(running, key=lambda r: r[0])
+        result.due_at, result.due_rule = due, rule
+        if is_sla:
+            result.at_risk_at = clock.due(start, seconds * AT_RISK_SHARE)
+        else:
+            result.at_risk_at = start + (due - start) * AT_RISK_SHARE if due > start else due
+        if now >= due:
+            result.state, breached = "breached", True
+        elif now >= result.at_risk_at:
+            result.state = "at_risk"
+        else:
+            result.state = "ok"
+    elif paused_now:
+        result.state = "paused"
+    elif result.has_target and not is_open:
+        result.state = "breached" if breached else "met"
+    elif result.has_target:
+        result.state = "ok"
+    result.breached = breached
+    return result
+
+
+# -- gathering the facts of one ticket --------------------------------------------------------
+
+def _pending_intervals(ticket: Ticket) -> list[tuple[datetime, Optional[datetime]]]:
+    rows = db.session.execute(
+        select(Event.created_at, Event.data).where(Event.ticket_id == ticket.id, Event.kind == "ticket.status")
+        .order_by(Event.created_at, Event.id)).all()
+    out, since = [], None
+    for moment, data in rows:
+        new, old = (data or {}).get("new"), (data or {}).get("old")
+        if new == "pending" and since is None:
+            since = moment
+        elif old == "pending" and since is not None:
+            out.append((since, moment))
+            since = None
+    if ticket.status == "pending":
+        out.append((since or ticket.updated_at or ticket.created_at, None))
+    return out
+
+
+def facts_for(ticket: Ticket) -> Facts:
+    rows = db.session.execute(
+        select(Message.created_at, Message.direction, Message.meta, Message.auto_submitted)
+        .where(Message.ticket_id == ticket.id, Message.direction.in_(("in", "out")))
+        .order_by(Message.created_at, Message.id)).all()
+    messages = [(at, d) for at, d, meta, auto in rows
+                if not (meta or {}).get("kind") == "survey" and not (d == "in" and auto)]
+    if ticket.first_response_at and not any(d == "out" for _, d in messages):
+        messages.append((ticket.first_response_at, "out"))
+        messages.sort()
+    from app.sla.commerce import commerce_deadline
+
+    commerce = commerce_deadline(ticket, ticket.created_at) if ticket.status in OPEN_STATUSES else None
+    return Facts(created_at=ticket.created_at, status=ticket.status, messages=messages,
+                 pending=_pending_intervals(ticket), solved_at=ticket.solved_at,
+                 commerce_due_at=commerce[0] if commerce else None, reopen_count=ticket.reopen_count)
+
+
+def refresh(ticket_id: int, now: Optional[datetime] = None,
+            policies: Optional[list[SLAPolicy]] = None) -> tuple[Optional[TicketSLA], bool]:
+    """Recompute and store one ticket's clocks (commits); (row, state-or-due changed)."""
+    from app.sla.policies import calendar_for, match_policy
+
+    ticket = db.session.get(Ticket, ticket_id)
+    if ticket is None:
+        return None, False
+    now = now or utcnow()
+    policy = match_policy(ticket, policies)
+    result = compute(facts_for(ticket), policy, calendar_for(policy), now)
+    row = db.session.get(TicketSLA, ticket_id)
+    before = (row.state, row.due_at, row.due_rule) if row else None
+    if row is None:
+        row = TicketSLA(ticket_id=ticket_id)
+        db.session.add(row)
+    row.policy_id = policy.id if policy else None
+    row.created_at, row.channel, row.priority = ticket.created_at, ticket.channel, ticket.priority
+    row.assignee_id, row.status = ticket.assignee_id, ticket.status
+    for name in ("first_response_due_at", "next_response_due_at", "resolution_due_at", "commerce_due_at",
+                 "due_at", "due_rule", "at_risk_at", "state", "breached", "has_target"):
+        setattr(row, name, getattr(result, name))
+    for name, value in result.metrics.items():
+        setattr(row, name, value)
+    db.session.commit()
+    return row, before != (row.state, row.due_at, row.due_rule)
+
+
+def remaining(row: TicketSLA, now: Optional[datetime] = None) -> Optional[timedelta]:
+    """Calendar time left until the ruling deadline (negative when breached)."""
+    if row is None or row.due_at is None:
+        return None
+    return row.due_at - (now or utcnow())
