@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -21,8 +21,15 @@ def safe_next(target: str | None) -> str:
     return url_for("tickets.inbox")
 
 
+def _login_account() -> str:
+    """Rate-limit key: the account being tried (so spreading over IPs does not help)."""
+    return "login-account:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"])
+@limiter.limit(lambda: current_app.config.get("LOGIN_RATE_PER_IP", "10 per minute"), methods=["POST"])
+@limiter.limit(lambda: current_app.config.get("LOGIN_RATE_PER_ACCOUNT", "5 per minute"),
+               methods=["POST"], key_func=_login_account)
 def login():
     """Sign in with email and password."""
     if current_user.is_authenticated:

@@ -11,6 +11,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import NotFound
 
 from app.auth.access import get_ticket_for, supervisor_required
+from app.security.fresh import fresh_login_required
 from app.coupons import bp, display, live, policy, services
 from app.coupons.forms import ActionForm, DecisionForm, IssueCouponForm, PolicyForm, ReasonForm
 from app.models import ROLES, Ticket
@@ -128,6 +129,7 @@ def decide(coupon_id: int):
 
 @bp.route("/policy", methods=["GET", "POST"])
 @supervisor_required
+@fresh_login_required
 def policy_page():
     """Per-role limits and the reasons list."""
     role = request.args.get("role") or request.form.get("role") or "agent"
@@ -152,6 +154,7 @@ def policy_page():
 
 @bp.route("/policy/reasons", methods=["POST"])
 @supervisor_required
+@fresh_login_required
 def add_reason():
     """Add (or re-activate) a reason."""
     form = ReasonForm()
@@ -165,6 +168,7 @@ def add_reason():
 
 @bp.route("/policy/reasons/<int:reason_id>/toggle", methods=["POST"])
 @supervisor_required
+@fresh_login_required
 def toggle_reason(reason_id: int):
     """Retire a reason, or offer it again."""
     form = ActionForm()

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Optional
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import selectinload, undefer
 
 from app.auth.access import ticket_filter
 from app.extensions import db
@@ -59,7 +59,9 @@ class Timeline(list):
 
 
 def _message_options():
-    return (selectinload(Message.attachments), selectinload(Message.outbox), selectinload(Message.author))
+    # body_html is deferred on the model; the timeline shows it (sandboxed), so load it here.
+    return (selectinload(Message.attachments), selectinload(Message.outbox), selectinload(Message.author),
+            undefer(Message.body_html))
 
 
 def customer_timeline(agent: Agent, customer_id: int, focus_ticket_id: Optional[int] = None, *,

@@ -19,7 +19,7 @@ class JsonFormatter(logging.Formatter):
             entry["request_id"] = getattr(g, "request_id", None)
             entry["path"] = request.path
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
 
 
