@@ -312,3 +312,21 @@ def test_large_match_sets_come_newest_first_with_an_estimated_total(app, supervi
     assert first.total >= 12
     assert [h.ticket.id for h in search_messages(supervisor, "解約", MessageFilters(sort="newest"),
                                                  per_page=5).hits] == newest[:5]
+
+
+def test_cached_filter_bitmaps_follow_a_reindexed_ticket(corpus, supervisor):
+    """Filter bitmaps are cached per index segment: the re-indexed ticket's old document must not
+    come back through them (excluded by the index itself, not only by the database re-check)."""
+    t = corpus["tickets"]
+    agent_b = make_agent("agent", team_id=corpus["team_b"].id)
+    old_status = t["secret"].status
+    assert search_messages(agent_b, "秘密").total == 1
+    assert ticket_ids("秘密", supervisor, status=old_status) == {t["secret"].id}
+    t["secret"].team_id = corpus["team_a"].id
+    t["secret"].status = "solved" if old_status != "solved" else "pending"
+    db.session.commit()
+    enqueue([("ticket", t["secret"].id)])
+    index_all()
+    assert search_messages(agent_b, "秘密").total == 0
+    assert ticket_ids("秘密", supervisor, status=old_status) == set()
+    assert ticket_ids("秘密", supervisor, status=t["secret"].status) == {t["secret"].id}

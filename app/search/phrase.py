@@ -14,9 +14,17 @@ from whoosh import matching
 from whoosh.matching.wrappers import WrappingMatcher
 from whoosh.query import And, Phrase, Term
 
+from app.search.docsets import filtered_matcher
+
 
 class FastPhrase(Phrase):
-    """Phrase(fieldname, words) with slop 1, matched by term intersection + position sets."""
+    """Phrase(fieldname, words) with slop 1, matched by term intersection + position sets.
+
+    `allowed` (set by docsets.restrict) joins the term intersection, so positions are only
+    decoded for documents that pass the search's filters.
+    """
+
+    allowed = None
 
     def matcher(self, searcher, context=None):
         fieldname = self.fieldname
@@ -37,6 +45,7 @@ class FastPhrase(Phrase):
         for i, word in enumerate(words):
             offsets.setdefault(word, []).append(i)
         child = And([Term(fieldname, w) for w in offsets]).matcher(searcher, context)
+        child = filtered_matcher(child, self.allowed, searcher)
         if not child.is_active():
             return matching.NullMatcher()
         return PositionsMatcher(child, offsets, boost=self.boost)
