@@ -45,7 +45,11 @@ def _select_locale() -> str:
     chosen = session.get("locale")
     if chosen in ("ja", "en"):
         return chosen
-    return request.accept_languages.best_match(["ja", "en"], default="en")
+    for tag, _quality in request.accept_languages:  # best first; "ja-JP" counts as "ja"
+        primary = tag.replace("_", "-").split("-")[0].lower()
+        if primary in ("ja", "en"):
+            return primary
+    return "en"
 
 
 def _select_timezone() -> str:

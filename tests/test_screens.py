@@ -518,3 +518,11 @@ def test_merge_through_the_customer_page(client, agent, login_as):
     response = client.post(f"/customers/{target.id}/merge", data={"target_id": str(target.id)},
                            follow_redirects=True)
     assert "flash-error" in html(response)
+
+
+def test_japanese_browsers_get_japanese(client):
+    for header in ("ja-JP", "ja", "en-US;q=0.5, ja-JP;q=0.9", "ja_JP"):
+        html = client.get("/login", headers={"Accept-Language": header}).get_data(as_text=True)
+        assert '<html lang="ja">' in html and "ログイン" in html, header
+    assert '<html lang="en">' in client.get("/login", headers={"Accept-Language": "en-GB"}).get_data(as_text=True)
+    assert '<html lang="en">' in client.get("/login", headers={"Accept-Language": "fr"}).get_data(as_text=True)
