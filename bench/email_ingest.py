@@ -117,7 +117,7 @@ def phase_raw(host: str, port: int, user: str, password: str, batch: int) -> dic
 
     from imapclient import IMAPClient
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     client = IMAPClient(host, port, ssl=False, timeout=60)
     client.login(user, password)
     client.select_folder("INBOX", readonly=True)
@@ -136,13 +136,50 @@ def phase_raw(host: str, port: int, user: str, password: str, batch: int) -> dic
             count += 1
         latencies.append(time.perf_counter() - t0)
     client.logout()
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     return {"messages": count, "seconds": elapsed, "rate": count / elapsed, "peak_rss_mb": _peak_rss_mb(),
+            "cpu_seconds": cpu, "cpu_rate": count / cpu,
             "batch_p50": statistics.median(latencies), "batch_p95": _pct(latencies, 0.95)}
 
 
+def _time_subscribers(bus, topics: tuple[str, ...]) -> dict:
+    """Wrap every handler of `topics` to add up its own wall and CPU time (time spent in handlers
+    it triggers, e.g. ticket.updated published by the retention subscriber, is counted there)."""
+    totals: dict[str, list[float]] = {}
+    stack: list[list[float]] = []
+
+    def wrap(topic: str, fn):
+        name = f"{topic} -> {fn.__module__}.{fn.__name__}"
+        totals.setdefault(name, [0.0, 0.0, 0])
+
+        def timed(*args, **kwargs):
+            frame = [time.perf_counter(), time.process_time(), 0.0, 0.0]  # start, start, children
+            stack.append(frame)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                stack.pop()
+                wall, cpu = time.perf_counter() - frame[0], time.process_time() - frame[1]
+                entry = totals[name]
+                entry[0] += wall - frame[2]
+                entry[1] += cpu - frame[3]
+                entry[2] += 1
+                if stack:
+                    stack[-1][2] += wall
+                    stack[-1][3] += cpu
+
+        return timed
+
+    for topic in topics:
+        wrapped = {fn: wrap(topic, fn) for fn in bus._handlers.get(topic, [])}
+        bus._handlers[topic] = [wrapped[fn] for fn in bus._handlers.get(topic, [])]
+        bus._batch_handlers[topic] = [(wrap(topic, fn), wrapped.get(single, single))
+                                      for fn, single in bus._batch_handlers.get(topic, [])]
+    return totals
+
+
 def phase_e2e(host: str, port: int, user: str, password: str, batch: int, database_url: str, workdir: str,
-              subscribers: bool = True) -> dict:
+              subscribers: bool = True, profile: str | None = None, time_subscribers: bool = False) -> dict:
     """poll_mailbox into a fresh database: the whole ingest path (optionally without the other
     features' message.ingested subscribers, to tell their cost from the channel's)."""
     import logging
@@ -162,20 +199,33 @@ def phase_e2e(host: str, port: int, user: str, password: str, batch: int, databa
     if not subscribers:
         for handler in list(bus._handlers.get("message.ingested", [])):
             bus.unsubscribe("message.ingested", handler)
+    timings = _time_subscribers(bus, ("message.ingested", "ticket.updated")) if time_subscribers else None
     with app.app_context():
         db.create_all()
         [box] = mailboxes(app.config)
-        started = time.perf_counter()
+        profiler = None
+        if profile:  # --profile FILE: cProfile of the measured poll only (pstats format)
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        started, cpu = time.perf_counter(), time.process_time()
         result = poll_mailbox(box)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(profile)
         stored = db.session.query(Message).count()
     if result.error:
         raise SystemExit(f"end-to-end poll failed: {result.error}")
     return {"messages": result.fetched, "created": result.created, "stored": stored, "seconds": elapsed,
+            "cpu_seconds": cpu, "cpu_rate": result.fetched / cpu,
             "rate": result.fetched / elapsed, "peak_rss_mb": _peak_rss_mb(), "unreadable": result.unreadable,
             "ingest_seconds": result.ingest_seconds,
             "channel_rate": result.fetched / max(elapsed - result.ingest_seconds, 1e-9),
-            "batch_p50": statistics.median(result.batch_seconds), "batch_p95": _pct(result.batch_seconds, 0.95)}
+            "batch_p50": statistics.median(result.batch_seconds), "batch_p95": _pct(result.batch_seconds, 0.95),
+            **({"subscribers": {name: {"wall": w, "cpu": c, "calls": n} for name, (w, c, n) in timings.items()}}
+               if timings is not None else {})}
 
 
 def _run_phase(name: str, args: argparse.Namespace, server, extra: list[str]) -> dict:
@@ -197,6 +247,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     parser.add_argument("--no-subscribers", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--profile", metavar="FILE", help="write a cProfile (pstats) of the end-to-end poll to FILE")
+    parser.add_argument("--time-subscribers", action="store_true",
+                        help="report each message.ingested / ticket.updated handler's own wall and CPU time")
+    parser.add_argument("--skip-bare", action="store_true",
+                        help="skip the run with message.ingested subscribers detached")
     args = parser.parse_args()
 
     from tests.servers.dovecot import PASSWORD, USER
@@ -206,7 +261,8 @@ def main() -> None:
         return
     if args.phase == "e2e":
         print(json.dumps(phase_e2e("127.0.0.1", args.port, USER, PASSWORD, args.batch, args.database_url,
-                                   args.workdir, subscribers=not args.no_subscribers)))
+                                   args.workdir, subscribers=not args.no_subscribers, profile=args.profile,
+                                   time_subscribers=args.time_subscribers)))
         return
 
     from tests.servers.dovecot import start_server
@@ -226,9 +282,11 @@ def main() -> None:
         print(f"warm-up (Dovecot indexing + one full fetch) {time.perf_counter() - t0:.1f}s")
         raw = _run_phase("raw", args, server, [])
         url = args.database_url or f"sqlite:///{workdir}/bench.db"
-        e2e = _run_phase("e2e", args, server, ["--database-url", url, "--workdir", workdir])
+        e2e = _run_phase("e2e", args, server, ["--database-url", url, "--workdir", workdir,
+                                               *(["--profile", os.path.abspath(args.profile)] if args.profile else []),
+                                               *(["--time-subscribers"] if args.time_subscribers else [])])
         bare = None
-        if not args.database_url:  # a second, fresh SQLite file: channel + ingest() alone
+        if not args.database_url and not args.skip_bare:  # a second, fresh SQLite file: channel + ingest() alone
             bare = _run_phase("e2e", args, server, ["--database-url", f"sqlite:///{workdir}/bare.db",
                                                     "--workdir", workdir, "--no-subscribers"])
     finally:
@@ -237,6 +295,7 @@ def main() -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
     share = e2e["rate"] / raw["rate"]
+    cpu_share = e2e["cpu_rate"] / raw["cpu_rate"]
     print(f"raw (imapclient + email, policy.default): {raw['rate']:7.0f} msg/s  {raw['seconds']:6.1f}s  "
           f"peak RSS {raw['peak_rss_mb']:5.0f} MB  batch p50 {raw['batch_p50'] * 1000:.0f} ms "
           f"p95 {raw['batch_p95'] * 1000:.0f} ms")
@@ -251,10 +310,18 @@ def main() -> None:
     print(f"  of the end-to-end time, ingest_batch() (ingest + subscribers) took {e2e['ingest_seconds']:.1f}s; "
           f"the channel's own work (fetch, raw store, parse, dedupe) runs at {e2e['channel_rate']:.0f} msg/s "
           f"({e2e['channel_rate'] / raw['rate']:.0%} of raw)")
+    print(f"CPU time (less sensitive to a loaded machine): raw {raw['cpu_seconds']:.1f}s = {raw['cpu_rate']:.0f} "
+          f"msg per CPU-s; end to end {e2e['cpu_seconds']:.1f}s = {e2e['cpu_rate']:.0f} msg per CPU-s "
+          f"({cpu_share:.0%} of raw)" + (f"; detached {bare['cpu_seconds']:.1f}s = {bare['cpu_rate']:.0f} msg "
+                                          f"per CPU-s ({bare['cpu_rate'] / raw['cpu_rate']:.0%})" if bare else ""))
+    for name, t in sorted(e2e.get("subscribers", {}).items(), key=lambda item: -item[1]["wall"]):
+        print(f"  subscriber {name}: {t['calls']} calls, own wall {t['wall']:.2f}s "
+              f"({t['wall'] / e2e['messages'] * 1000:.2f} ms/message), own CPU {t['cpu']:.2f}s "
+              f"({t['cpu'] / e2e['messages'] * 1000:.2f} ms/message)")
     print(f"end to end = {share:.0%} of raw (target >= 40%); stored {e2e['stored']} of {args.n}, "
           f"{e2e['unreadable']} unreadable; peak RSS target < 300 MB: "
           f"{'OK' if e2e['peak_rss_mb'] < 300 else 'OVER'}")
-    print(json.dumps({"n": args.n, "batch": args.batch, "raw": raw, "e2e": e2e, "share": share,
+    print(json.dumps({"n": args.n, "batch": args.batch, "raw": raw, "e2e": e2e, "share": share, "cpu_share": cpu_share,
                       "e2e_without_subscribers": bare}))
     if e2e["stored"] != args.n:
         raise SystemExit("not every message was stored")

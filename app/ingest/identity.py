@@ -87,15 +87,17 @@ def find_identity(kind: str, value: str) -> Identity | None:
     return db.session.scalar(select(Identity).where(Identity.kind == kind, Identity.value == value))
 
 
-def resolve_customer(sender: Sender) -> tuple[Customer, bool]:
+def resolve_customer(sender: Sender, lookups=None) -> tuple[Customer, bool]:
     """Find the sender's customer by identity, creating customer and identity when none matches.
 
-    Returns (customer, created). Flushes but does not commit: the caller owns the transaction.
+    Returns (customer, created). Does not commit: the caller owns the transaction. Without
+    `lookups` it flushes (the new customer has its id); with the batch's `lookups`
+    (app.ingest.lookups) it does not: the new rows go in with the batch's one flush.
     A concurrent creation of the same identity surfaces as an IntegrityError at flush, which the
     ingest path retries.
     """
     value = sender.normalised()
-    identity = find_identity(sender.kind, value)
+    identity = lookups.identity(sender.kind, value) if lookups is not None else find_identity(sender.kind, value)
     if identity is not None:
         customer = identity.customer
         while customer.merged_into_id:  # follow merges to the surviving customer
@@ -106,10 +108,12 @@ def resolve_customer(sender: Sender) -> tuple[Customer, bool]:
             identity.display = sender.display
         return customer, False
     customer = Customer(name=sender.name or "")
-    db.session.add(customer)
-    db.session.flush()
     display = sender.display or (format_phone_national(value) if sender.kind == "phone" else value)
-    db.session.add(Identity(customer_id=customer.id, kind=sender.kind, value=value,
-                            display=display, name=sender.name or ""))
-    db.session.flush()
+    identity = Identity(customer=customer, kind=sender.kind, value=value, display=display, name=sender.name or "")
+    db.session.add(customer)
+    db.session.add(identity)
+    if lookups is not None and lookups.batch:
+        lookups.add_identity(identity)
+    else:
+        db.session.flush()
     return customer, True

@@ -3,13 +3,15 @@
 One transaction stores the raw source, resolves the customer, threads the message into a ticket
 and stores it; the (channel, external_id) unique constraint makes replays harmless. After the
 commit, `message.ingested` is published on the event bus for search, live updates, intent
-detection and SLA clocks.
+detection and SLA clocks. `ingest_batch()` does the same for a polled batch in one transaction:
+its lookups are a few queries for the whole batch (app.ingest.lookups), its rows one flush, and
+its events one `bus.publish_many` (subscribers may take the batch at once).
 """
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable, Optional
 
 from flask import current_app
@@ -20,9 +22,10 @@ from app import bus
 from app.channels import registry
 from app.extensions import db
 from app.ingest.identity import InvalidIdentity, resolve_customer
+from app.ingest.lookups import Lookups
 from app.ingest.threading import find_thread_ticket, strip_reply_prefixes
 from app.ingest.types import InboundMessage, IngestResult
-from app.models import Attachment, Event, Message, RawSource, Ticket, utcnow
+from app.models import Attachment, Customer, Event, Message, RawSource, Ticket, utcnow
 
 MAX_ATTEMPTS = 4
 
@@ -84,23 +87,25 @@ def content_hash(msg: InboundMessage) -> str:
     return hashlib.sha256(basis.encode()).hexdigest()
 
 
-def store_raw(raw: bytes, content_type: str, channel: str) -> RawSource:
-    """Get or add the content-addressed raw source (flushes; the caller commits)."""
+def store_raw(raw: bytes, content_type: str, channel: str, lookups: Optional[Lookups] = None) -> RawSource:
+    """Get or add the content-addressed raw source (flushes unless batched; the caller commits)."""
     digest = hashlib.sha256(raw).hexdigest()
-    existing = db.session.scalar(select(RawSource).where(RawSource.sha256 == digest))
+    existing = lookups.raw(digest) if lookups is not None else \
+        db.session.scalar(select(RawSource).where(RawSource.sha256 == digest))
     if existing is not None:
         return existing
     source = RawSource(sha256=digest, content_type=content_type, size=len(raw), content=raw,
                        channel=channel)
     db.session.add(source)
-    db.session.flush()
+    if lookups is not None and lookups.batch:
+        lookups.add_raw(source)  # inserted with the batch's flush
+    else:
+        db.session.flush()
     return source
 
 
 def _existing(msg: InboundMessage) -> Optional[Message]:
-    return db.session.scalar(
-        select(Message).where(Message.channel == msg.channel, Message.external_id == msg.external_id)
-    )
+    return Lookups().existing(msg)
 
 
 def _duplicate(existing: Message, digest: str) -> IngestResult:
@@ -115,15 +120,26 @@ def _status_event(ticket: Ticket, new: str, why: str) -> None:
     ticket.status = new
 
 
-def _place_in_ticket(msg: InboundMessage, customer_id: int, now: datetime) -> tuple[Ticket, bool, bool]:
+def _same_customer(ticket: Ticket, customer: Customer) -> bool:
+    if ticket.customer_id is not None and customer.id is not None:
+        return ticket.customer_id == customer.id
+    return ticket.customer_id is None and ticket.customer is customer  # both new in this batch
+
+
+def _place_in_ticket(msg: InboundMessage, customer: Customer, now: datetime, lookups: Lookups
+                     ) -> tuple[Ticket, bool, bool]:
     """(ticket, created, reopened) for the message, applying the reopen/follow-up rules."""
-    ticket = find_thread_ticket(msg.reply_to_keys, msg.ticket_hint, customer_id, msg.subject,
-                                msg.match_subject, now)
+    ticket = find_thread_ticket(msg.reply_to_keys, msg.ticket_hint, customer, msg.subject,
+                                msg.match_subject, now, lookups)
     previous_id = None
-    if ticket is not None and ticket.customer_id != customer_id:
+    if ticket is not None and not _same_customer(ticket, customer):
         ticket = None  # never thread one customer's message into another's conversation
     if ticket is not None and ticket.status == "closed":
         previous_id, ticket = ticket.id, None
+    if ticket is None and msg.direction == "in":
+        config = current_app.config
+        ticket = lookups.flood_ticket(customer, msg.created_at, int(config.get("TICKET_FLOOD_LIMIT") or 0),
+                                      timedelta(seconds=int(config.get("TICKET_FLOOD_WINDOW_SECONDS") or 600)))
     if ticket is not None:
         reopened = False
         if msg.direction == "in" and ticket.status == "solved":
@@ -135,30 +151,49 @@ def _place_in_ticket(msg: InboundMessage, customer_id: int, now: datetime) -> tu
             _status_event(ticket, "open", "customer replied")
         return ticket, False, reopened
     subject = strip_reply_prefixes(msg.subject) or (msg.body_text or "").strip().split("\n")[0][:80]
-    ticket = Ticket(customer_id=customer_id, subject=subject[:500], status="new", channel=msg.channel,
+    # The relationship (not the id): a customer new in this batch gets its id at the batch's flush.
+    ticket = Ticket(customer=customer, subject=subject[:500], status="new", channel=msg.channel,
                     previous_ticket_id=previous_id, created_at=msg.created_at,
                     last_activity_at=msg.created_at)
     db.session.add(ticket)
-    db.session.flush()
-    if previous_id:
-        db.session.add(Event(customer_id=customer_id, ticket_id=ticket.id, kind="ticket.follow_up",
+    lookups.new_ticket(customer, ticket)
+    if previous_id:  # a closed ticket of this (existing) customer
+        db.session.add(Event(customer_id=customer.id, ticket=ticket, kind="ticket.follow_up",
                              data={"previous_ticket_id": previous_id}))
     return ticket, True, False
 
 
-def _store(msg: InboundMessage, digest: str) -> IngestResult:
+def _store(msg: InboundMessage, digest: str, lookups: Optional[Lookups] = None):
+    """Add the message's rows to the session. Without batch `lookups` it flushes and returns the
+    IngestResult; in a batch it returns a function giving the result after the batch's flush."""
+    lookups = lookups or Lookups()
     now = utcnow()
-    raw = store_raw(msg.raw, msg.raw_content_type, msg.channel) if msg.raw is not None else None
-    customer, customer_created = resolve_customer(msg.sender)
-    ticket, created, reopened = _place_in_ticket(msg, customer.id, now)
+    raw = store_raw(msg.raw, msg.raw_content_type, msg.channel, lookups) if msg.raw is not None else None
+    customer, customer_created = resolve_customer(msg.sender, lookups)
+    ticket, created, reopened = _place_in_ticket(msg, customer, now, lookups)
     message = Message(
-        ticket_id=ticket.id, customer_id=customer.id, channel=msg.channel, direction=msg.direction,
+        channel=msg.channel, direction=msg.direction,
         external_id=msg.external_id, thread_key=msg.thread_key, reply_to_keys=list(msg.reply_to_keys),
         sender=msg.sender.name or msg.sender.display or msg.sender.value, subject=msg.subject or "",
         body_text=msg.body_text or "", body_html=msg.body_html, created_at=msg.created_at,
-        received_at=now, raw_id=raw.id if raw else None, content_hash=digest,
+        received_at=now, content_hash=digest,
         parse_error=msg.parse_error, auto_submitted=msg.auto_submitted, meta=dict(msg.meta),
     )
+    # Ids where known; otherwise the relationship, so rows new in this batch are linked at flush
+    # (setting `ticket` on a stored ticket would append to its unloaded `messages`: avoid that).
+    if ticket.id is not None:
+        message.ticket_id = ticket.id
+    else:
+        message.ticket = ticket
+    if customer.id is not None:
+        message.customer_id = customer.id
+    else:
+        message.customer = customer
+    if raw is not None:
+        if raw.id is not None:
+            message.raw_id = raw.id
+        else:
+            message.raw = raw
     message.attachments = [
         Attachment(filename=a.filename, content_type=a.content_type, size=a.size, data=a.data,
                    content_id=a.content_id, oversize=a.oversize,
@@ -170,15 +205,26 @@ def _store(msg: InboundMessage, digest: str) -> IngestResult:
     if msg.direction == "in":
         latest = ticket.last_customer_message_at
         ticket.last_customer_message_at = max(latest, msg.created_at) if latest else msg.created_at
+    lookups.stored(msg, message, ticket, customer)
+
+    def result() -> IngestResult:
+        return IngestResult("created", message.id, ticket.id, customer.id, created, reopened, customer_created)
+
+    if lookups.batch:
+        return result
     db.session.flush()
-    return IngestResult("created", message.id, ticket.id, customer.id, created, reopened, customer_created)
+    return result()
 
 
-def _publish(msg: InboundMessage, result: IngestResult) -> None:
-    bus.publish("message.ingested", message_id=result.message_id, ticket_id=result.ticket_id,
+def _payload(msg: InboundMessage, result: IngestResult) -> dict:
+    return dict(message_id=result.message_id, ticket_id=result.ticket_id,
                 customer_id=result.customer_id, ticket_created=result.ticket_created,
                 ticket_reopened=result.ticket_reopened, channel=msg.channel,
                 direction=msg.direction, auto_submitted=msg.auto_submitted)
+
+
+def _publish(msg: InboundMessage, result: IngestResult) -> None:
+    bus.publish("message.ingested", **_payload(msg, result))
 
 
 def ingest(msg: InboundMessage) -> IngestResult:
@@ -212,6 +258,37 @@ def ingest(msg: InboundMessage) -> IngestResult:
     raise RuntimeError("unreachable")
 
 
+def _stage_batch(msgs: list[InboundMessage]) -> list:
+    """Add the batch's rows to the session without flushing: one entry per message, an
+    IngestError, or a function giving its IngestResult once the batch is flushed."""
+    staged: list = []
+    valid: list[tuple[InboundMessage, str]] = []
+    for msg in msgs:
+        try:
+            validate(msg)
+        except IngestError as exc:
+            staged.append(exc)
+            continue
+        digest = content_hash(msg)
+        valid.append((msg, digest))
+        staged.append((msg, digest))
+    with db.session.no_autoflush:
+        lookups = Lookups(prefetch=valid, now=utcnow())
+        for i, entry in enumerate(staged):
+            if isinstance(entry, IngestError):
+                continue
+            msg, digest = entry
+            existing = lookups.existing(msg)
+            if existing is not None:  # stored earlier, or earlier in this very batch
+                if existing.content_hash and existing.content_hash != digest:
+                    staged[i] = IngestError({"external_id": "already used for a different message"})
+                else:
+                    staged[i] = lambda m=existing: IngestResult("duplicate", m.id, m.ticket_id, m.customer_id)
+                continue
+            staged[i] = _store(msg, digest, lookups)
+    return staged
+
+
 def ingest_batch(msgs: list[InboundMessage], advance_cursor: Optional[Callable[[], None]] = None
                  ) -> list[IngestResult | IngestError]:
     """Ingest a polled batch in ONE transaction together with the channel's cursor update.
@@ -221,24 +298,17 @@ def ingest_batch(msgs: list[InboundMessage], advance_cursor: Optional[Callable[[
     absorbs what an earlier run stored. A message with bad input yields its IngestError in the
     result list and does not stop the others. If the batch loses a race, it falls back to one
     transaction per message (then advances the cursor).
+
+    The batch's lookups are made in a few queries for all its messages (app.ingest.lookups) and
+    its rows are written by one flush; `message.ingested` is published for the created messages
+    with `bus.publish_many` after the commit, so subscribers may handle the batch at once.
     """
-    results: list[IngestResult | IngestError] = []
     try:
-        for msg in msgs:
-            try:
-                validate(msg)
-            except IngestError as exc:
-                results.append(exc)
-                continue
-            digest = content_hash(msg)
-            existing = _existing(msg)
-            if existing is not None:
-                try:
-                    results.append(_duplicate(existing, digest))
-                except IngestError as exc:
-                    results.append(exc)
-                continue
-            results.append(_store(msg, digest))
+        staged = _stage_batch(msgs)
+        db.session.flush()
+        results = [entry if isinstance(entry, IngestError) else entry() for entry in staged]
+        # Let the batch's ORM objects go: every commit a subscriber makes would expire them all.
+        del staged
         if advance_cursor is not None:
             advance_cursor()
         db.session.commit()
@@ -257,9 +327,9 @@ def ingest_batch(msgs: list[InboundMessage], advance_cursor: Optional[Callable[[
     except Exception:
         db.session.rollback()
         raise
-    for msg, result in zip(msgs, results):
-        if isinstance(result, IngestResult) and result.status == "created":
-            _publish(msg, result)
+    bus.publish_many("message.ingested", [
+        _payload(msg, result) for msg, result in zip(msgs, results)
+        if isinstance(result, IngestResult) and result.status == "created"])
     return results
 
 

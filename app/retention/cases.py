@@ -43,9 +43,14 @@ def case_for(ticket_id: int) -> Optional[RetentionCase]:
     return db.session.scalar(select(RetentionCase).where(RetentionCase.ticket_id == ticket_id))
 
 
+_LOOK_UP = object()
+
+
 def _flag(ticket: Ticket, reason: str, requested_at: datetime, message_id: Optional[int], lang: str,
-          source: str, actor: Optional[Agent], matched: tuple[str, ...] = ()) -> RetentionCase:
-    """Flag the ticket and open (or reopen) its case; keeps the earliest request time."""
+          source: str, actor: Optional[Agent], matched: tuple[str, ...] = (), case=_LOOK_UP) -> RetentionCase:
+    """Flag the ticket and open (or reopen) its case; keeps the earliest request time.
+
+    `case`: the ticket's case (or None) when the caller already loaded it."""
     old_priority = ticket.priority
     first = ticket.intent_at if ticket.intent == "cancellation" and ticket.intent_at else None
     ticket.intent = "cancellation"
@@ -54,7 +59,8 @@ def _flag(ticket: Ticket, reason: str, requested_at: datetime, message_id: Optio
     ticket.intent_at = min(first, requested_at) if first else requested_at
     if PRIORITY_RANK.get(ticket.priority, 1) < PRIORITY_RANK["high"]:
         ticket.priority = "high"
-    case = case_for(ticket.id)
+    if case is _LOOK_UP:
+        case = case_for(ticket.id)
     if case is None:
         case = RetentionCase(ticket_id=ticket.id, customer_id=ticket.customer_id, reason=ticket.intent_reason,
                              first_requested_at=ticket.intent_at, first_message_id=message_id, lang=lang,
@@ -104,6 +110,46 @@ def detect_for_message(message_id: int) -> Optional[int]:
     return case.id
 
 
+def detect_for_messages(message_ids: list[int]) -> list[int]:
+    """detect_for_message for a batch: one query for the messages, one for the flagged tickets
+    and one for their cases, one commit. Returns the flagged tickets' ids."""
+    rows = []
+    for start in range(0, len(message_ids), 500):
+        rows += db.session.execute(
+            select(Message.id, Message.ticket_id, Message.body_text, Message.subject, Message.created_at,
+                   Message.direction, Message.auto_submitted)
+            .where(Message.id.in_(message_ids[start:start + 500]))).all()
+    hits = []
+    for row in sorted(rows, key=lambda r: r.id):
+        if row.direction != "in" or row.auto_submitted:
+            continue
+        found = detect(row.body_text or "", row.subject or "")
+        if found.is_cancellation:
+            hits.append((row, found))
+    if not hits:
+        return []
+    ticket_ids = sorted({row.ticket_id for row, _ in hits})
+    tickets = {t.id: t for t in db.session.scalars(select(Ticket).where(Ticket.id.in_(ticket_ids)))}
+    cases = {c.ticket_id: c for c in db.session.scalars(
+        select(RetentionCase).where(RetentionCase.ticket_id.in_(ticket_ids)))}
+    flagged: dict[int, Ticket] = {}
+    for row, found in hits:
+        ticket, case = tickets[row.ticket_id], cases.get(row.ticket_id)
+        if case is not None and case.outcome == "dismissed" and case.first_message_id == row.id:
+            continue  # an agent already said this very message is not a cancellation
+        cases[ticket.id] = _flag(ticket, found.reason or "other", row.created_at, row.id, found.lang, "detected",
+                                 None, found.matched, case=case)
+        flagged[ticket.id] = ticket
+    if not flagged:
+        return []
+    db.session.commit()
+    payloads = [dict(ticket_id=t.id, customer_id=t.customer_id, actor_id=None, changes=["intent", "priority"])
+                for t in flagged.values()]
+    tickets.clear(), cases.clear(), flagged.clear()  # subscribers' commits need not expire them
+    bus.publish_many("ticket.updated", payloads)
+    return [p["ticket_id"] for p in payloads]
+
+
 @bus.subscribe("message.ingested")
 def on_message_ingested(message_id: int, direction: str = "in", auto_submitted: bool = False, **_) -> None:
     if direction != "in" or auto_submitted:
@@ -113,6 +159,21 @@ def on_message_ingested(message_id: int, direction: str = "in", auto_submitted: 
     except Exception:
         db.session.rollback()
         raise
+
+
+def on_messages_ingested(payloads: list[dict]) -> None:
+    """A polled batch: outbound and auto-submitted messages are skipped without a query."""
+    ids = [p["message_id"] for p in payloads if p.get("direction", "in") == "in" and not p.get("auto_submitted")]
+    if not ids:
+        return
+    try:
+        detect_for_messages(ids)
+    except Exception:
+        db.session.rollback()  # all or nothing: the bus then retries message by message
+        raise
+
+
+bus.subscribe_batch("message.ingested", on_messages_ingested, single=on_message_ingested)
 
 
 def flag_manually(agent: Agent, ticket: Ticket, reason: str, requested_at: Optional[datetime] = None) -> RetentionCase:

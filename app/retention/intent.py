@@ -168,6 +168,8 @@ _NOT_SUB = _compile(_NOT_SUBSCRIPTION)
 _REASON_RES = [(reason, _compile(patterns)) for reason, patterns in _REASONS]
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 _SENTENCE = re.compile(r"[。．.!?！？\n]+")
+_TAKE_BACK = _NEG + _HYPO + _SETTLE
+_NAMES_SUBSCRIPTION = re.compile(r"定期|コース|お届け|配送|商品|subscription|deliver|shipment|membership|plan\b")
 
 
 def clean(text: str) -> str:
@@ -192,13 +194,13 @@ def _sentence_is_request(sentence: str) -> str | None:
     hit = next((m for p in _POS if (m := p.search(sentence))), None)
     if hit is None:
         return None
-    if any(p.search(sentence) for p in _NEG + _HYPO + _SETTLE):
+    if any(p.search(sentence) for p in _TAKE_BACK):
         return None
     if _NOT_SUBSCRIPTION_STRICT.search(sentence):
         return None
     if any(p.search(sentence) for p in _NOT_SUB):
         # "stop the newsletter" — unless the sentence also names the subscription itself.
-        if not re.search(r"定期|コース|お届け|配送|商品|subscription|deliver|shipment|membership|plan\b", sentence):
+        if not _NAMES_SUBSCRIPTION.search(sentence):
             return None
     return hit.group(0)
 

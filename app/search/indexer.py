@@ -58,6 +58,20 @@ def _message_ingested(message_id: int, ticket_id: int, ticket_created: bool = Fa
     enqueue([("message", message_id)] + ([] if ticket_created else [("ticket", ticket_id)]))
 
 
+def _messages_ingested(payloads: list[dict]) -> None:
+    """A batch (bus.publish_many): one queue transaction for all of it."""
+    enqueue([item for p in payloads for item in
+             [("message", p["message_id"])] + ([] if p.get("ticket_created") else [("ticket", p["ticket_id"])])])
+
+
+bus.subscribe_batch("message.ingested", _messages_ingested, single=_message_ingested)
+
+
+def _tickets_updated(payloads: list[dict]) -> None:
+    enqueue([("ticket", p["ticket_id"]) for p in payloads
+             if p.get("changes") is None or set(p["changes"]) - _QUIET_CHANGES])
+
+
 @bus.subscribe("message.created")
 def _message_created(message_id: int, **_) -> None:
     enqueue([("message", message_id)])
@@ -67,6 +81,9 @@ def _message_created(message_id: int, **_) -> None:
 def _ticket_updated(ticket_id: int, changes: Optional[list[str]] = None, **_) -> None:
     if changes is None or set(changes) - _QUIET_CHANGES:
         enqueue([("ticket", ticket_id)])
+
+
+bus.subscribe_batch("ticket.updated", _tickets_updated, single=_ticket_updated)
 
 
 @bus.subscribe("customer.updated")

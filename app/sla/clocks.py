@@ -234,7 +234,7 @@ def facts_for(ticket: Ticket) -> Facts:
 
 
 def refresh(ticket_id: int, now: Optional[datetime] = None,
-            policies: Optional[list[SLAPolicy]] = None) -> tuple[Optional[TicketSLA], bool]:
+            policies: Optional[list[SLAPolicy]] = None, commit: bool = True) -> tuple[Optional[TicketSLA], bool]:
     """Recompute and store one ticket's clocks (commits); (row, state-or-due changed)."""
     from app.sla.policies import calendar_for, match_policy
 
@@ -257,7 +257,8 @@ def refresh(ticket_id: int, now: Optional[datetime] = None,
         setattr(row, name, getattr(result, name))
     for name, value in result.metrics.items():
         setattr(row, name, value)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return row, before != (row.state, row.due_at, row.due_rule)
 
 

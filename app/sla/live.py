@@ -51,9 +51,31 @@ def _on_ticket(ticket_id: Optional[int] = None, **_) -> None:
         emit_changes([row])
 
 
+def _on_tickets(payloads: list[dict]) -> None:
+    """A batch of events (bus.publish_many): each ticket once, policies read once, one commit."""
+    from app.sla.policies import active_policies
+
+    ids = list(dict.fromkeys(p["ticket_id"] for p in payloads if p.get("ticket_id") is not None))
+    if not ids:
+        return
+    policies, changed = active_policies(), []
+    try:
+        for ticket_id in ids:
+            row, did = clocks.refresh(ticket_id, policies=policies, commit=False)
+            if row is not None and did:
+                changed.append(row)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    emit_changes(changed)
+
+
 bus.subscribe("message.ingested", _on_ticket)
 bus.subscribe("message.created", _on_ticket)
 bus.subscribe("ticket.updated", _on_ticket)
+bus.subscribe_batch("message.ingested", _on_tickets, single=_on_ticket)
+bus.subscribe_batch("ticket.updated", _on_tickets, single=_on_ticket)
 
 
 @bus.subscribe("sla.policies_changed")
