@@ -6,7 +6,8 @@ the thread, the ticket token `[#id]` in the subject. UTF-8 by default; ISO-2022-
 so ①㈱ survive) when SMTP_CHARSET or the message's meta 'mail_charset' asks for it, falling back
 to UTF-8 for text JIS cannot hold (emoji). A 4xx or a dropped connection is a TemporaryFailure
 (the outbox retries with backoff), a 5xx a PermanentFailure; CR/LF in any header value is refused
-before anything is sent.
+before anything is sent. A timeout or hang-up AFTER the whole message was transmitted is
+OutcomeUnknown (permanent: "may have been sent — check before retrying"), never a blind resend.
 """
 from __future__ import annotations
 
@@ -147,15 +148,39 @@ def _classify(code: int, text: Any) -> Exception:
     return PermanentFailure(detail) if 500 <= code < 600 else TemporaryFailure(detail)
 
 
+class OutcomeUnknown(PermanentFailure):
+    """The whole message went out but the server's answer never came back (timeout, hang-up):
+    it may have been accepted, so the outbox must not resend it blindly (no double send)."""
+
+
+class _Tracking:
+    """Remembers whether the message content (ending in CRLF.CRLF) was handed to the socket."""
+
+    content_sent = False
+
+    def send(self, s):  # noqa: ANN001 - smtplib's signature
+        super().send(s)  # type: ignore[misc]
+        if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
+            self.content_sent = True
+
+
+class _SMTP(_Tracking, smtplib.SMTP):
+    pass
+
+
+class _SMTP_SSL(_Tracking, smtplib.SMTP_SSL):
+    pass
+
+
 def _connect(config: dict[str, Any]) -> smtplib.SMTP:
     host, port = config.get("SMTP_HOST"), int(config.get("SMTP_PORT") or 25)
     security = (config.get("SMTP_SECURITY") or "starttls").lower()
     timeout = float(config.get("SMTP_TIMEOUT") or 60)
     context = ssl.create_default_context()
     if security == "ssl":
-        smtp: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
+        smtp: smtplib.SMTP = _SMTP_SSL(host, port, timeout=timeout, context=context)
     else:
-        smtp = smtplib.SMTP(host, port, timeout=timeout)
+        smtp = _SMTP(host, port, timeout=timeout)
         if security == "starttls":
             smtp.starttls(context=context)
     if config.get("SMTP_USER"):
@@ -185,6 +210,9 @@ def send(outbound: OutboundMessage, config: dict[str, Any]) -> DeliveryResult:
     except smtplib.SMTPResponseException as exc:  # sender refused, data error
         raise _classify(exc.smtp_code, exc.smtp_error) from exc
     except (smtplib.SMTPException, OSError, socket.timeout) as exc:
+        if getattr(smtp, "content_sent", False):
+            raise OutcomeUnknown(f"may have been sent — check before retrying: the SMTP server did not answer "
+                                 f"after the message was transmitted ({type(exc).__name__}: {exc})") from exc
         raise TemporaryFailure(f"SMTP failed: {type(exc).__name__}: {exc}") from exc
     finally:
         try:
