@@ -21,6 +21,7 @@ DELIVERY_LABELS = {
     "received": _l("Received"), "note": _l("Note"), "queued": _l("Queued"), "sending": _l("Sending"),
     "sent": _l("Sent"), "failed": _l("Failed"),
 }
+ROLE_LABELS = {"agent": _l("Agent"), "supervisor": _l("Supervisor"), "admin": _l("Admin")}
 SUBSCRIPTION_LABELS = {"active": _l("Active"), "paused": _l("Paused"), "cancelled": _l("Cancelled")}
 
 
@@ -48,5 +49,5 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.globals.update(
         CHANNEL_LABELS=CHANNEL_LABELS, STATUS_LABELS=STATUS_LABELS, PRIORITY_LABELS=PRIORITY_LABELS,
         DIRECTION_LABELS=DIRECTION_LABELS, DELIVERY_LABELS=DELIVERY_LABELS,
-        SUBSCRIPTION_LABELS=SUBSCRIPTION_LABELS,
+        SUBSCRIPTION_LABELS=SUBSCRIPTION_LABELS, ROLE_LABELS=ROLE_LABELS,
     )
