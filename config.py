@@ -33,7 +33,8 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", _DEFAULT_SECRET)
     INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", BASE_DIR / "instance"))
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or _sqlite_url(INSTANCE_DIR / "tsunagu.db")
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    #: pool_pre_ping: a connection the database dropped (restart, failover) is replaced, not used.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     TIMEZONE = os.environ.get("TIMEZONE", "Asia/Tokyo")
     BABEL_DEFAULT_LOCALE = "ja"
@@ -54,6 +55,10 @@ class Config:
     #: Largest accepted message body (characters); bigger input is refused with 422.
     MAX_BODY_CHARS = env_int("MAX_BODY_CHARS", 200_000)
     MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 30 * 1024 * 1024)
+    #: A sender who started this many tickets within the window joins their latest open ticket
+    #: instead of starting more (looping auto-responders); 0 turns the limit off.
+    TICKET_FLOOD_LIMIT = env_int("TICKET_FLOOD_LIMIT", 5)
+    TICKET_FLOOD_WINDOW_SECONDS = env_int("TICKET_FLOOD_WINDOW_SECONDS", 600)
 
     # Email channel
     IMAP_HOST = os.environ.get("IMAP_HOST")
@@ -137,6 +142,10 @@ class Config:
     # Worker
     WORKER_POLL_SECONDS = env_int("WORKER_POLL_SECONDS", 30)
     OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
+    #: How long a worker's claim on outbox rows holds; a SIGKILLed worker's rows wait this long.
+    OUTBOX_CLAIM_SECONDS = env_int("OUTBOX_CLAIM_SECONDS", 300)
+    #: How long a mailbox poll lease holds (renewed per batch); a dead poller's mailbox waits this long.
+    EMAIL_LEASE_SECONDS = env_int("EMAIL_LEASE_SECONDS", 300)
     #: Run the background worker inside the web process (embedded default).
     EMBEDDED_WORKER = env_bool("EMBEDDED_WORKER", True)
 

@@ -24,7 +24,12 @@ from app.extensions import db
 from app.models import Customer, Message, OutboxItem, utcnow
 
 log = logging.getLogger(__name__)
+#: Default claim length; config OUTBOX_CLAIM_SECONDS overrides it (a dead worker's rows wait this long).
 CLAIM_SECONDS = 300
+
+
+def claim_seconds() -> int:
+    return int(current_app.config.get("OUTBOX_CLAIM_SECONDS") or CLAIM_SECONDS)
 
 
 def worker_id() -> str:
@@ -60,7 +65,7 @@ def claim_due(owner: str, limit: int = 20) -> list[int]:
         # on PostgreSQL, where the row lock already excludes other workers.
         result = db.session.execute(
             update(OutboxItem).where(OutboxItem.id == item_id, due)
-            .values(status="sending", claimed_by=owner, claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+            .values(status="sending", claimed_by=owner, claimed_until=now + timedelta(seconds=claim_seconds()))
         )
         if result.rowcount == 1:
             claimed.append(item_id)
@@ -87,8 +92,27 @@ def build_outbound(message: Message) -> OutboundMessage:
     )
 
 
+def _renew_claim(item_id: int, owner: str) -> bool:
+    """Extend `owner`'s claim on the row about to be sent; False when the claim was lost.
+
+    A claim covers a whole batch, and a batch can outlast it (slow SMTP, a stalled process): once
+    expired, another worker may have taken the row over, and sending it here too would deliver it
+    twice. Renewing per row bounds that risk to a single send that outlasts a whole claim."""
+    result = db.session.execute(
+        update(OutboxItem).where(OutboxItem.id == item_id, OutboxItem.claimed_by == owner,
+                                 OutboxItem.status == "sending")
+        .values(claimed_until=utcnow() + timedelta(seconds=claim_seconds()))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
 def deliver_item(item_id: int, owner: Optional[str] = None) -> str:
-    """Deliver one claimed row; returns its new status."""
+    """Deliver one claimed row (still claimed by `owner`, when given); returns its new status."""
+    if owner is not None and not _renew_claim(item_id, owner):
+        log.warning("outbox row %s: the claim of %s expired and was taken over; not sending", item_id, owner)
+        return "lost"
     item = db.session.get(OutboxItem, item_id)
     if item is None or item.status in ("sent", "failed"):
         return item.status if item else "missing"

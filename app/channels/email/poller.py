@@ -34,9 +34,15 @@ from app.ingest import IngestError, IngestResult, ingest, ingest_batch, store_ra
 from app.ingest.service import content_hash, validate
 from app.models import ChannelState, Identity, Message, RawSource, utcnow
 from app.worker import register_job
+from app.worker import stopping as worker_stopping
 
 log = logging.getLogger(__name__)
+#: Default mailbox lease; config EMAIL_LEASE_SECONDS overrides it (a dead poller's mailbox waits this long).
 LEASE_SECONDS = 300
+
+
+def lease_seconds() -> int:
+    return int(current_app.config.get("EMAIL_LEASE_SECONDS") or LEASE_SECONDS)
 
 
 @dataclass
@@ -161,7 +167,7 @@ def _ingest(batch: list[Fetched], last_uid: int, uidvalidity: int, state: Channe
 
     def advance_cursor() -> None:
         state.cursor = {"uidvalidity": uidvalidity, "last_uid": last_uid}
-        state.lease_until = utcnow() + timedelta(seconds=LEASE_SECONDS)
+        state.lease_until = utcnow() + timedelta(seconds=lease_seconds())
         _mark_bounces(msgs)
 
     started = time.perf_counter()
@@ -184,6 +190,10 @@ def _ingest(batch: list[Fetched], last_uid: int, uidvalidity: int, state: Channe
         result.unreadable += bool(msg.parse_error)
     result.duplicates += len(batch) - len(msgs)
     result.fetched += len(batch)
+    # End the read transaction the event handlers left open: no connection is held (idle in
+    # transaction) while IMAP fetches the next batch, and a database restart meanwhile is met
+    # by a fresh, pre-pinged connection instead of a dead one.
+    db.session.rollback()
 
 
 def _drain(box: MailboxConfig, state: ChannelState, result: PollResult, deadline: Optional[float],
@@ -209,8 +219,8 @@ def _drain(box: MailboxConfig, state: ChannelState, result: PollResult, deadline
             if after_batch is not None:
                 after_batch(result)
             started = time.perf_counter()
-            if deadline is not None and started > deadline:
-                break
+            if (deadline is not None and started > deadline) or worker_stopping.is_set():
+                break  # SIGTERM: the cursor is committed up to here; the next poll goes on
     finally:
         session.close()
 
@@ -224,7 +234,7 @@ def poll_mailbox(box: MailboxConfig, *, budget: Optional[float] = None, max_reco
     """
     result = PollResult(box.key)
     owner = owner_id()
-    if not channel_state.acquire_lease(CHANNEL, box.key, owner, seconds=LEASE_SECONDS):
+    if not channel_state.acquire_lease(CHANNEL, box.key, owner, seconds=lease_seconds()):
         result.skipped = True
         return result
     deadline = time.perf_counter() + budget if budget else None
