@@ -206,3 +206,37 @@ def test_supervisor_edits_policies_hours_and_closed_days(client, supervisor, log
     assert client.post("/sla/calendar", data={"hours-day0": "9-18"}).status_code == 200  # refused
     assert client.post(f"/sla/policies/{policy.id}/delete").status_code == 302
     assert db.session.scalar(db.select(SLAPolicy)) is None
+
+
+def test_two_refreshes_of_a_new_ticket_at_once_do_not_collide(app):
+    """Two messages of a brand-new ticket handled in two threads: one clock row, no error."""
+    import threading
+
+    from app.extensions import db as _db
+    from app.models import TicketSLA
+    from app.sla import clocks
+    from tests.factories import make_ticket
+
+    ticket, _ = make_ticket()
+    ticket_id = ticket.id
+    _db.session.query(TicketSLA).delete()
+    _db.session.commit()
+    barrier, errors = threading.Barrier(2), []
+
+    def run():
+        with app.app_context():
+            try:
+                barrier.wait()
+                clocks.refresh(ticket_id)
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+            finally:
+                _db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors, errors
+    assert _db.session.query(TicketSLA).filter_by(ticket_id=ticket_id).count() == 1

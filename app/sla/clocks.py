@@ -247,8 +247,7 @@ def refresh(ticket_id: int, now: Optional[datetime] = None,
     row = db.session.get(TicketSLA, ticket_id)
     before = (row.state, row.due_at, row.due_rule) if row else None
     if row is None:
-        row = TicketSLA(ticket_id=ticket_id)
-        db.session.add(row)
+        row = _insert_row(ticket)
     row.policy_id = policy.id if policy else None
     row.created_at, row.channel, row.priority = ticket.created_at, ticket.channel, ticket.priority
     row.assignee_id, row.status = ticket.assignee_id, ticket.status
@@ -260,6 +259,19 @@ def refresh(ticket_id: int, now: Optional[datetime] = None,
     if commit:
         db.session.commit()
     return row, before != (row.state, row.due_at, row.due_rule)
+
+
+def _insert_row(ticket: Ticket) -> TicketSLA:
+    """The ticket's clock row, created with INSERT ... ON CONFLICT DO NOTHING: two messages of a
+    new ticket handled at once (two web processes, a worker and the API) must not both fail on
+    the primary key; the loser simply updates the row the winner made."""
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    db.session.execute(insert(TicketSLA).values(ticket_id=ticket.id, created_at=ticket.created_at)
+                       .on_conflict_do_nothing(index_elements=["ticket_id"]))
+    return db.session.get(TicketSLA, ticket.id)
 
 
 def remaining(row: TicketSLA, now: Optional[datetime] = None) -> Optional[timedelta]:

@@ -25,6 +25,18 @@
     };
   }
 
+  /* At most one call per `gap` ms: the first event waits `delay` ms, the events that arrive
+     while a call is pending or within the gap fold into one trailing call. A steady stream of
+     inbound mail then costs each open inbox one refetch every few seconds, not one per message. */
+  function throttle(fn, delay, gap) {
+    var timer = null, last = 0;
+    return function () {
+      if (timer) { return; }
+      var wait = Math.max(delay, last + gap - Date.now());
+      timer = setTimeout(function () { timer = null; last = Date.now(); fn(); }, wait);
+    };
+  }
+
   function fetchHTML(url) {
     return fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
       .then(function (r) {
@@ -153,7 +165,7 @@
 
   /* ---- inbox ---------------------------------------------------------------------------- */
 
-  var refreshInbox = debounce(function () {
+  var refreshInbox = throttle(function () {
     var layout = document.querySelector("[data-inbox-layout]");
     if (!layout) { return; }
     fetchHTML(layout.dataset.partialUrl).then(function (fragment) {
@@ -162,7 +174,7 @@
       layout.parentNode.replaceChild(fresh, layout);
       document.dispatchEvent(new CustomEvent("tsunagu:inbox-refreshed"));
     }).catch(function () {});
-  }, 300);
+  }, 300, 3000);
 
   /* ---- presence --------------------------------------------------------------------------- */
 
