@@ -201,20 +201,11 @@ def main() -> None:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     if args.backend in ("postgresql", "both"):
-        from tests.servers import ensure_installed
-        from tests.servers.postgres import PostgresServer
+        from bench.servers import private_postgres
 
-        initdb = ensure_installed("/usr/lib/postgresql/*/bin/initdb")
-        base = Path(tempfile.mkdtemp(prefix="tsunagu-bench-pg-"))
-        server = PostgresServer(Path(initdb).parent, base)
-        try:
-            server.initdb()
-            server.start()
+        with private_postgres() as server:
             print(f"PostgreSQL (private cluster on port {server.port})", flush=True)
             run(server.create_database("tsunagu_bench"), args)
-        finally:
-            server.stop()
-            shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == "__main__":
