@@ -7,7 +7,7 @@ import logging
 from sqlalchemy import func, select
 
 from app.channels.x.budget import current_budget
-from app.channels.x.poller import MENTIONS, get_state, poll_mentions
+from app.channels.x.poller import MENTIONS, poll_mentions
 from app.extensions import db
 from app.models import ChannelState, Event, Identity, Message, RawSource, Ticket, XUsage
 from tests.xserver import ACCESS, BEARER, CONSUMER, ago, x_app, xserver  # noqa: F401
@@ -205,11 +205,9 @@ def test_budget_slows_then_pauses_polling_visibly(x_app, xserver):
 
 
 def test_a_second_worker_does_not_poll_while_the_lease_is_held(x_app, xserver):
-    from app.channels.x.poller import acquire_lease
-    from app.models import utcnow
+    from app.channels.state import acquire_lease
 
-    state = get_state(MENTIONS, xserver.user_id)
-    assert acquire_lease(state.id, "other-worker", utcnow())
+    assert acquire_lease(MENTIONS, xserver.user_id, "other-worker", seconds=300)
     assert poll_mentions(x_app.config, force=True, owner="me").status == "skipped"
     assert xserver.log == []
 

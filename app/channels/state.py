@@ -53,6 +53,8 @@ def acquire_lease(channel: str, key: str, owner: str, seconds: int = DEFAULT_LEA
 
 
 def release_lease(channel: str, key: str, owner: str) -> None:
+    """Give the lease back (from a `finally`: whatever the poll left uncommitted is dropped)."""
+    db.session.rollback()
     db.session.execute(
         update(ChannelState)
         .where(ChannelState.channel == channel, ChannelState.key == key, ChannelState.lease_owner == owner)

@@ -18,8 +18,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from app.channels import registry
 from app.channels.x.adapter import XChannel, XFetchError
 from app.channels.x.budget import current_budget, record_usage
-from app.channels.x.poller import (PollReport, acquire_lease, fetch_pages, get_state, is_due, later_id,
-                                   max_pages, note_problem, release_lease, schedule)
+from app.channels.state import acquire_lease, get_state, release_lease
+from app.channels.x.poller import (LEASE_SECONDS, PollReport, fetch_pages, is_due, later_id, max_pages,
+                                   note_problem, schedule)
 from app.extensions import db
 from app.ingest import InboundMessage, store_raw
 from app.models import ChannelState, ListeningPost, utcnow
@@ -92,12 +93,12 @@ def poll_listening(config: Mapping[str, Any], *, force: bool = False, owner: Opt
     state = get_state(LISTENING, str(config["X_USER_ID"]))
     if not force and not is_due(state, now):
         return PollReport(LISTENING, "skipped", "not due yet")
-    if not acquire_lease(state.id, owner, now):
+    if not acquire_lease(LISTENING, state.key, owner, seconds=LEASE_SECONDS):
         return PollReport(LISTENING, "skipped", "another worker is searching")
     try:
         return _poll(config, keywords, state.id, now)
     finally:
-        release_lease(state.id, owner)
+        release_lease(LISTENING, state.key, owner)
 
 
 def _poll(config: Mapping[str, Any], keywords: list[str], state_id: int, now: datetime) -> PollReport:

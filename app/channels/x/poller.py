@@ -18,11 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Mapping, Optional
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
 from app.channels import registry
+from app.channels.state import acquire_lease, get_state, release_lease
 from app.channels.x.adapter import Page, XChannel, XFetchError
 from app.channels.x.budget import current_budget, poll_interval, record_usage
 from app.extensions import db
@@ -55,41 +52,11 @@ class PollReport:
     ingest_seconds: list[float] = field(default_factory=list)
 
 
-# --- ChannelState helpers, shared with listening.py -------------------------------------------
-
-def get_state(channel: str, key: str) -> ChannelState:
-    """The state row for (channel, key), created when missing (commits only then)."""
-    query = select(ChannelState).where(ChannelState.channel == channel, ChannelState.key == key)
-    state = db.session.scalar(query)
-    if state is None:
-        insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-        db.session.execute(insert(ChannelState).values(channel=channel, key=key, cursor={}, updated_at=utcnow())
-                           .on_conflict_do_nothing(index_elements=["channel", "key"]))
-        db.session.commit()
-        state = db.session.scalar(query)
-    return state
-
+# --- Poll scheduling, shared with listening.py (cursor rows and leases: app/channels/state.py) ---
 
 def is_due(state: ChannelState, now: datetime) -> bool:
     when = (state.cursor or {}).get("next_poll_at")
     return not when or datetime.fromisoformat(when) <= now
-
-
-def acquire_lease(state_id: int, owner: str, now: datetime) -> bool:
-    result = db.session.execute(
-        update(ChannelState).where(ChannelState.id == state_id,
-                                   or_(ChannelState.lease_until.is_(None), ChannelState.lease_until < now,
-                                       ChannelState.lease_owner == owner))
-        .values(lease_owner=owner, lease_until=now + timedelta(seconds=LEASE_SECONDS)))
-    db.session.commit()
-    return result.rowcount == 1
-
-
-def release_lease(state_id: int, owner: str) -> None:
-    db.session.rollback()
-    db.session.execute(update(ChannelState).where(ChannelState.id == state_id, ChannelState.lease_owner == owner)
-                       .values(lease_owner=None, lease_until=None))
-    db.session.commit()
 
 
 def schedule(state: ChannelState, now: datetime, seconds: float) -> None:
@@ -203,12 +170,12 @@ def poll_mentions(config: Mapping[str, Any], *, force: bool = False, owner: Opti
     state = get_state(MENTIONS, str(config["X_USER_ID"]))
     if not force and not is_due(state, now):
         return PollReport(MENTIONS, "skipped", "not due yet")
-    if not acquire_lease(state.id, owner, now):
+    if not acquire_lease(MENTIONS, state.key, owner, seconds=LEASE_SECONDS):
         return PollReport(MENTIONS, "skipped", "another worker is polling")
     try:
         return _poll_mentions(config, state.id, now)
     finally:
-        release_lease(state.id, owner)
+        release_lease(MENTIONS, state.key, owner)
 
 
 def _poll_mentions(config: Mapping[str, Any], state_id: int, now: datetime) -> PollReport:
