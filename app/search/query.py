@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Optional
 
-import phonenumbers
 from flask import current_app
 from markupsafe import Markup
 from sqlalchemy import select
@@ -26,6 +25,7 @@ from whoosh.query import And, Or, Prefix, Query, Term
 
 from app.auth.access import ticket_filter
 from app.extensions import db
+from app.ingest.identity import InvalidIdentity, normalise_phone
 from app.models import Agent, Customer, Message, Ticket
 from app.search import docsets
 from app.search import index as idx
@@ -148,11 +148,8 @@ def _phone_digits(text: str) -> set[str]:
         return set()
     found = {digits}
     try:
-        number = phonenumbers.parse(text, "JP")
-        if phonenumbers.is_possible_number(number):
-            found.update(t for t in phone_terms(phonenumbers.format_number(
-                number, phonenumbers.PhoneNumberFormat.E164))[:2] if t.isdigit())
-    except phonenumbers.NumberParseException:
+        found.update(t for t in phone_terms(normalise_phone(text))[:2] if t.isdigit())
+    except InvalidIdentity:
         pass
     return found
 
