@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
@@ -25,15 +24,11 @@ def add_months(day: date, months: int) -> date:
     return day + relativedelta(months=months)
 
 
-@lru_cache(maxsize=16)
-def _japan_holidays(year: int):
-    import holidays
-
-    return holidays.country_holidays("JP", years=year)
-
-
 def is_holiday(day: date) -> bool:
-    return day in _japan_holidays(day.year)
+    """Japanese public holidays: the one definition in app.sla.business_time."""
+    from app.sla.business_time import is_public_holiday
+
+    return is_public_holiday(day)
 
 
 def shipping_day(day: date, avoid_holidays: bool) -> date:
