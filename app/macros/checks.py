@@ -11,6 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import ReplyCheckTerm
@@ -123,3 +124,33 @@ def seed_starter_terms() -> int:
             added += 1
     db.session.commit()
     return added
+
+
+def dictionary() -> list[ReplyCheckTerm]:
+    """The supervisor-edited dictionary, by language and wording."""
+    return list(db.session.scalars(select(ReplyCheckTerm).order_by(ReplyCheckTerm.language,
+                                                                    ReplyCheckTerm.term)))
+
+
+def add_term(term: str, language: str, note: str = "") -> bool:
+    """Add wording to the dictionary; False when it is already there."""
+    db.session.add(ReplyCheckTerm(term=term.strip(), language=language, note=note or ""))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return False
+    return True
+
+
+def change_term(term_id: int, action: str) -> bool:
+    """'toggle' switches a term off/on, 'delete' removes it; False when there is no such term."""
+    row = db.session.get(ReplyCheckTerm, term_id)
+    if row is None:
+        return False
+    if action == "toggle":
+        row.active = not row.active
+    else:
+        db.session.delete(row)
+    db.session.commit()
+    return True

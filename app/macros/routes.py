@@ -4,13 +4,12 @@ from __future__ import annotations
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy.exc import IntegrityError
 
 from app.auth.access import get_ticket_for, supervisor_required
 from app.extensions import db
 from app.macros import bp, checks, services
 from app.macros.forms import DeleteForm, MacroForm, TermForm
-from app.models import Macro, ReplyCheckTerm
+from app.models import Macro
 
 
 @bp.route("/macros.json")
@@ -79,18 +78,12 @@ def terms():
     """The reply-check dictionary: add, switch off, delete; empty means the starter list."""
     form = TermForm()
     if form.validate_on_submit():
-        try:
-            db.session.add(ReplyCheckTerm(term=form.term.data.strip(), language=form.language.data,
-                                          note=form.note.data or ""))
-            db.session.commit()
-        except IntegrityError:
-            db.session.rollback()
-            flash(_("That wording is already in the dictionary."), "error")
-        else:
+        if checks.add_term(form.term.data, form.language.data, form.note.data):
             flash(_("Added."), "success")
+        else:
+            flash(_("That wording is already in the dictionary."), "error")
         return redirect(url_for("macros.terms"))
-    rows = list(db.session.scalars(db.select(ReplyCheckTerm).order_by(ReplyCheckTerm.language,
-                                                                       ReplyCheckTerm.term)))
+    rows = checks.dictionary()
     return render_template("macros/terms.html", form=form, rows=rows, starter=checks.STARTER_TERMS,
                            delete_form=DeleteForm())
 
@@ -107,12 +100,8 @@ def seed_terms():
 @bp.route("/admin/reply-check/<int:term_id>/<action>", methods=["POST"])
 @supervisor_required
 def term_action(term_id: int, action: str):
-    row = db.session.get(ReplyCheckTerm, term_id) or abort(404)
     if action not in ("toggle", "delete") or not DeleteForm().validate_on_submit():
         abort(400)
-    if action == "toggle":
-        row.active = not row.active
-    else:
-        db.session.delete(row)
-    db.session.commit()
+    if not checks.change_term(term_id, action):
+        abort(404)
     return redirect(url_for("macros.terms"))
