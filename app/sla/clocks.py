@@ -196,12 +196,10 @@ def compute(facts: Facts, policy: Optional[SLAPolicy], calendar: Calendar, now: 
     return result
 
 
-# -- gathering the facts of one ticket --------------------------------------------------------
+# -- gathering the facts of tickets ----------------------------------------------------------
 
-def _pending_intervals(ticket: Ticket) -> list[tuple[datetime, Optional[datetime]]]:
-    rows = db.session.execute(
-        select(Event.created_at, Event.data).where(Event.ticket_id == ticket.id, Event.kind == "ticket.status")
-        .order_by(Event.created_at, Event.id)).all()
+def _pending_from(ticket: Ticket, rows) -> list[tuple[datetime, Optional[datetime]]]:
+    """Pending intervals from the ticket's status events (`rows`: (created_at, data), oldest first)."""
     out, since = [], None
     for moment, data in rows:
         new, old = (data or {}).get("new"), (data or {}).get("old")
@@ -215,12 +213,8 @@ def _pending_intervals(ticket: Ticket) -> list[tuple[datetime, Optional[datetime
     return out
 
 
-def facts_for(ticket: Ticket) -> Facts:
-    rows = db.session.execute(
-        select(Message.created_at, Message.direction, Message.meta, Message.auto_submitted)
-        .where(Message.ticket_id == ticket.id, Message.direction.in_(("in", "out")))
-        .order_by(Message.created_at, Message.id)).all()
-    messages = [(at, d) for at, d, meta, auto in rows
+def _facts_from(ticket: Ticket, message_rows, event_rows) -> Facts:
+    messages = [(at, d) for at, d, meta, auto in message_rows
                 if not (meta or {}).get("kind") == "survey" and not (d == "in" and auto)]
     if ticket.first_response_at and not any(d == "out" for _, d in messages):
         messages.append((ticket.first_response_at, "out"))
@@ -229,25 +223,86 @@ def facts_for(ticket: Ticket) -> Facts:
 
     commerce = commerce_deadline(ticket, ticket.created_at) if ticket.status in OPEN_STATUSES else None
     return Facts(created_at=ticket.created_at, status=ticket.status, messages=messages,
-                 pending=_pending_intervals(ticket), solved_at=ticket.solved_at,
+                 pending=_pending_from(ticket, event_rows), solved_at=ticket.solved_at,
                  commerce_due_at=commerce[0] if commerce else None, reopen_count=ticket.reopen_count)
+
+
+def _gather(ticket_ids: list[int]) -> dict[int, tuple[list, list]]:
+    """{ticket id: (message rows, status event rows)} for many tickets: two queries in all."""
+    found: dict[int, tuple[list, list]] = {tid: ([], []) for tid in ticket_ids}
+    for tid, *row in db.session.execute(
+            select(Message.ticket_id, Message.created_at, Message.direction, Message.meta,
+                   Message.auto_submitted)
+            .where(Message.ticket_id.in_(ticket_ids), Message.direction.in_(("in", "out")))
+            .order_by(Message.ticket_id, Message.created_at, Message.id)):
+        found[tid][0].append(tuple(row))
+    for tid, *row in db.session.execute(
+            select(Event.ticket_id, Event.created_at, Event.data)
+            .where(Event.ticket_id.in_(ticket_ids), Event.kind == "ticket.status")
+            .order_by(Event.ticket_id, Event.created_at, Event.id)):
+        found[tid][1].append(tuple(row))
+    return found
+
+
+def facts_for(ticket: Ticket) -> Facts:
+    return _facts_from(ticket, *_gather([ticket.id])[ticket.id])
 
 
 def refresh(ticket_id: int, now: Optional[datetime] = None,
             policies: Optional[list[SLAPolicy]] = None, commit: bool = True) -> tuple[Optional[TicketSLA], bool]:
     """Recompute and store one ticket's clocks (commits); (row, state-or-due changed)."""
-    from app.sla.policies import calendar_for, match_policy
+    return refresh_many([ticket_id], now=now, policies=policies, commit=commit).get(ticket_id, (None, False))
 
-    ticket = db.session.get(Ticket, ticket_id)
-    if ticket is None:
-        return None, False
+
+#: Tickets per round of `refresh_many` (bounds the IN lists and the rows held at once).
+CHUNK = 200
+
+
+def refresh_many(ticket_ids, now: Optional[datetime] = None, policies: Optional[list[SLAPolicy]] = None,
+                 commit: bool = True) -> dict[int, tuple[TicketSLA, bool]]:
+    """Recompute and store many tickets' clocks: {ticket id: (row, state-or-due changed)}.
+
+    Same result as `refresh` per ticket, in a handful of queries per CHUNK tickets (tickets with
+    their tags, messages, status events, clock rows; missing rows in one INSERT), policies and
+    calendars read once. Unknown ids are left out. Commits once at the end unless `commit=False`.
+    """
+    from sqlalchemy.orm import selectinload
+
+    from app.sla.policies import active_policies, calendar_for, match_policy
+
+    ids = list(dict.fromkeys(ticket_ids))
     now = now or utcnow()
-    policy = match_policy(ticket, policies)
-    result = compute(facts_for(ticket), policy, calendar_for(policy), now)
-    row = db.session.get(TicketSLA, ticket_id)
-    before = (row.state, row.due_at, row.due_rule) if row else None
-    if row is None:
-        row = _insert_row(ticket)
+    policies = active_policies() if policies is None else policies
+    calendars: dict[Optional[int], object] = {}
+    out: dict[int, tuple[TicketSLA, bool]] = {}
+    for i in range(0, len(ids), CHUNK):
+        chunk = ids[i:i + CHUNK]
+        tickets = list(db.session.scalars(select(Ticket).where(Ticket.id.in_(chunk))
+                                          .options(selectinload(Ticket.tags))))
+        if not tickets:
+            continue
+        facts = _gather([t.id for t in tickets])
+        rows = {r.ticket_id: r for r in db.session.scalars(
+            select(TicketSLA).where(TicketSLA.ticket_id.in_([t.id for t in tickets])))}
+        missing = [t for t in tickets if t.id not in rows]
+        if missing:
+            rows.update(_insert_rows(missing))
+        for ticket in tickets:
+            policy = match_policy(ticket, policies)
+            key = policy.id if policy is not None and policy.calendar_id else None
+            if key not in calendars:
+                calendars[key] = calendar_for(policy)
+            result = compute(_facts_from(ticket, *facts[ticket.id]), policy, calendars[key], now)
+            row = rows[ticket.id]
+            before = None if ticket in missing else (row.state, row.due_at, row.due_rule)
+            _store(row, ticket, policy, result)
+            out[ticket.id] = (row, before != (row.state, row.due_at, row.due_rule))
+    if commit:
+        db.session.commit()
+    return out
+
+
+def _store(row: TicketSLA, ticket: Ticket, policy: Optional[SLAPolicy], result: Result) -> None:
     row.policy_id = policy.id if policy else None
     row.created_at, row.channel, row.priority = ticket.created_at, ticket.channel, ticket.priority
     row.assignee_id, row.status = ticket.assignee_id, ticket.status
@@ -256,22 +311,21 @@ def refresh(ticket_id: int, now: Optional[datetime] = None,
         setattr(row, name, getattr(result, name))
     for name, value in result.metrics.items():
         setattr(row, name, value)
-    if commit:
-        db.session.commit()
-    return row, before != (row.state, row.due_at, row.due_rule)
 
 
-def _insert_row(ticket: Ticket) -> TicketSLA:
-    """The ticket's clock row, created with INSERT ... ON CONFLICT DO NOTHING: two messages of a
+def _insert_rows(tickets: list[Ticket]) -> dict[int, TicketSLA]:
+    """The tickets' clock rows, created with INSERT ... ON CONFLICT DO NOTHING: two messages of a
     new ticket handled at once (two web processes, a worker and the API) must not both fail on
     the primary key; the loser simply updates the row the winner made."""
     if db.engine.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    db.session.execute(insert(TicketSLA).values(ticket_id=ticket.id, created_at=ticket.created_at)
+    db.session.execute(insert(TicketSLA).values([{"ticket_id": t.id, "created_at": t.created_at}
+                                                 for t in tickets])
                        .on_conflict_do_nothing(index_elements=["ticket_id"]))
-    return db.session.get(TicketSLA, ticket.id)
+    return {r.ticket_id: r for r in db.session.scalars(
+        select(TicketSLA).where(TicketSLA.ticket_id.in_([t.id for t in tickets])))}
 
 
 def remaining(row: TicketSLA, now: Optional[datetime] = None) -> Optional[timedelta]:

@@ -43,32 +43,32 @@ def _on_ticket(ticket_id: Optional[int] = None, **_) -> None:
     if ticket_id is None:
         return
     try:
-        row, changed = clocks.refresh(ticket_id)
+        refresh_and_emit([ticket_id])
     except Exception:
         db.session.rollback()  # leave the publisher's session usable; the minute job retries
         raise
-    if row is not None and changed:
-        emit_changes([row])
 
 
 def _on_tickets(payloads: list[dict]) -> None:
-    """A batch of events (bus.publish_many): each ticket once, policies read once, one commit."""
-    from app.sla.policies import active_policies
-
-    ids = list(dict.fromkeys(p["ticket_id"] for p in payloads if p.get("ticket_id") is not None))
+    """A batch of events (bus.publish_many): every ticket in one `refresh_many`, one commit."""
+    ids = [p["ticket_id"] for p in payloads if p.get("ticket_id") is not None]
     if not ids:
         return
-    policies, changed = active_policies(), []
     try:
-        for ticket_id in ids:
-            row, did = clocks.refresh(ticket_id, policies=policies, commit=False)
-            if row is not None and did:
-                changed.append(row)
-        db.session.commit()
+        refresh_and_emit(ids)
     except Exception:
         db.session.rollback()
         raise
-    emit_changes(changed)
+
+
+def refresh_and_emit(ticket_ids, **options) -> None:
+    """`clocks.refresh_many`, then commit and emit what changed (read before the commit expires
+    the rows: one query for all rather than one per row)."""
+    refreshed = clocks.refresh_many(ticket_ids, commit=False, **options)
+    payloads = [_payload(row) for row, did in refreshed.values() if did]
+    db.session.commit()
+    if payloads:
+        socketio.emit(EVENT, {"tickets": payloads}, to=ROOM)
 
 
 bus.subscribe("message.ingested", _on_ticket)
@@ -92,13 +92,7 @@ def refresh_open(limit: Optional[int] = 500, only_missing: bool = False) -> int:
         query = query.outerjoin(TicketSLA, TicketSLA.ticket_id == Ticket.id).where(
             TicketSLA.ticket_id.is_(None))
     ids = list(db.session.scalars(query.order_by(Ticket.id).limit(limit)))
-    policies = active_policies()
-    changed = []
-    for ticket_id in ids:
-        row, did = clocks.refresh(ticket_id, policies=policies)
-        if row is not None and did:
-            changed.append(row)
-    emit_changes(changed)
+    refresh_and_emit(ids, policies=active_policies())
     return len(ids)
 
 
@@ -118,10 +112,7 @@ def evaluate(now: Optional[datetime] = None) -> list[int]:
     # Commerce cutoffs follow the subscription (a skip moves next_ship_date): recompute those.
     commerce_ids = list(db.session.scalars(select(TicketSLA.ticket_id).where(
         TicketSLA.commerce_due_at.is_not(None), TicketSLA.status.in_(OPEN_STATUSES))))
-    for ticket_id in commerce_ids:
-        row, did = clocks.refresh(ticket_id, now=now)
-        if row is not None and did:
-            emit_changes([row])
+    refresh_and_emit(commerce_ids, now=now)
     return ids
 
 
@@ -144,6 +135,5 @@ def backfill(batch: int = 1000) -> int:
             .where(TicketSLA.ticket_id.is_(None)).order_by(Ticket.id).limit(batch)))
         if not ids:
             return done
-        for ticket_id in ids:
-            clocks.refresh(ticket_id, policies=policies)
+        clocks.refresh_many(ids, policies=policies)
         done += len(ids)
