@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app
 from flask_babel import format_datetime, lazy_gettext as _l
 
+from app.models.tickets import OPEN_STATUSES
+
 
 CHANNEL_LABELS = {
     "email": _l("Email"), "x": _l("X"), "phone": _l("Phone"), "api": _l("API"), "web": _l("Web form"),
@@ -49,5 +51,5 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.globals.update(
         CHANNEL_LABELS=CHANNEL_LABELS, STATUS_LABELS=STATUS_LABELS, PRIORITY_LABELS=PRIORITY_LABELS,
         DIRECTION_LABELS=DIRECTION_LABELS, DELIVERY_LABELS=DELIVERY_LABELS,
-        SUBSCRIPTION_LABELS=SUBSCRIPTION_LABELS, ROLE_LABELS=ROLE_LABELS,
+        SUBSCRIPTION_LABELS=SUBSCRIPTION_LABELS, ROLE_LABELS=ROLE_LABELS, OPEN_STATUSES=OPEN_STATUSES,
     )

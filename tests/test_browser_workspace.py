@@ -161,3 +161,44 @@ def test_reply_check_macros_shortcuts_in_japanese(app, live_server, new_context)
     event = db.session.scalar(select(Event).where(Event.kind == "reply.compliance_confirmed"))
     assert event is not None and set(event.data["words"]) == {"アトピーが治る", "絶対"}
     expect(page.locator(".ev-reply-compliance_confirmed")).to_be_visible()
+
+
+def test_inbox_rows_update_in_place_from_live_events(app, live_server, new_context):
+    """An open inbox moves, adds and drops rows from the events themselves: no list refetch per
+    message (with 50 agents on the inbox, one would cost 50 list renders per inbound message)."""
+    from app.ingest import ingest
+    from app.tickets.services import update_ticket
+    from tests.factories import inbound
+
+    agent = make_agent(name="佐藤")
+    old, _ = make_ticket("古いお問い合わせ", channel="email", sender="old@example.jp", name="古川 一郎")
+    newer, _ = make_ticket("ポイントについて", channel="email", sender="newer@example.jp", name="新井 花子")
+    page = login(new_context(locale="en-US"), live_server, agent, "/")
+    refetches = []
+    page.on("request", lambda r: refetches.append(r.url) if "partial=1" in r.url else None)
+    rows = page.locator("table.tickets tbody tr.ticket-row")
+    expect(rows.first).to_have_attribute("data-ticket-id", str(newer.id))
+
+    token = create_token(agent)
+    response = page.request.post(f"{live_server}/api/v1/messages", headers={"Authorization": f"Bearer {token}"},
+                                 data=json.dumps({"channel": "web", "external_id": "row-1", "from": {"kind": "email", "value": "fresh@example.jp", "name": "森 三郎"},
+                                                  "subject": "ポイントの確認 <b>至急</b>",
+                                                  "text": "ポイント残高を教えてください"}))
+    assert response.status == 201, response.text()
+    created = response.json()["ticket_id"]
+    first = page.locator(f"tr.ticket-row[data-ticket-id='{created}']")
+    expect(rows.first).to_have_attribute("data-ticket-id", str(created), timeout=LIVE_MS)
+    assert refetches == []  # the row came with the event
+    expect(first.locator("td.subject a")).to_have_text("ポイントの確認 <b>至急</b>")  # text, never markup
+    expect(first.locator(".badge.st")).to_have_class(re.compile("st-new"))
+    expect(first.locator("td.time time")).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d$"))
+    # The counts catch up with one refetch shortly after, not one per event.
+    expect(page.locator("[data-filter-status=unsolved] + .count")).to_have_text("3", timeout=LIVE_MS + 2000)
+
+    # A message on the old ticket moves its row to the top; solving it drops it from "Unsolved".
+    ingest(inbound("追記です", sender="old@example.jp", ticket_hint=old.id))
+    expect(rows.first).to_have_attribute("data-ticket-id", str(old.id), timeout=LIVE_MS)
+    update_ticket(make_agent(name="鈴木"), db.session.get(type(old), old.id), status="solved")
+    expect(page.locator(f"tr.ticket-row[data-ticket-id='{old.id}']")).to_have_count(0, timeout=LIVE_MS)
+    expect(rows.first).to_have_attribute("data-ticket-id", str(created))
+    assert len(refetches) == 1, refetches

@@ -33,6 +33,12 @@ def test_new_message_reaches_viewers_and_inbox(app, agent):
     received = sock.get_received()
     names = [e["name"] for e in received]
     assert "message.new" in names and "inbox.changed" in names
+    # The inbox row travels with the event, so an open inbox updates it without refetching.
+    change = next(e["args"][0] for e in received if e["name"] == "inbox.changed")
+    row = change["row"]
+    assert change["ticket_id"] == ticket.id and row["status"] == ticket.status
+    assert row["subject"] == ticket.subject and row["channel"] == ticket.channel
+    assert row["customer"] == ticket.customer.display_name and row["last_activity_at"]
 
 
 def test_team_tickets_are_not_heard_by_other_teams(app):

@@ -176,6 +176,115 @@
     }).catch(function () {});
   }, 300, 3000);
 
+  /* Counts, SLA badges and the cancellation list catch up with a rare full refetch; the rows
+     themselves are updated in place from the event (applyInboxChange). */
+  var reconcileInbox = throttle(function () { refreshInbox(); }, 2000, 30000);
+
+  function badge(kind, name, labels) {
+    var span = document.createElement("span");
+    span.className = "badge " + kind + " " + kind + "-" + name;
+    span.textContent = (labels && labels[name]) || name;
+    return span;
+  }
+
+  var timeFormats = {};
+  function shopTime(iso, tz) {  /* yyyy-MM-dd HH:mm in the shop's zone, as the |datetime filter */
+    if (!timeFormats[tz]) {
+      timeFormats[tz] = new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit",
+        day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    }
+    var p = {};
+    timeFormats[tz].formatToParts(new Date(iso)).forEach(function (x) { p[x.type] = x.value; });
+    return p.year + "-" + p.month + "-" + p.day + " " + p.hour + ":" + p.minute;
+  }
+
+  function belongsInInbox(layout, data, labels) {
+    var row = data.row, d = layout.dataset;
+    var status = d.status || "";
+    if (status === "" ? labels.open.indexOf(row.status) < 0 : (status !== "all" && status !== row.status)) {
+      return false;
+    }
+    if (d.channel && d.channel !== row.channel) { return false; }
+    if (d.mine && String(row.assignee_id) !== d.me) { return false; }
+    return true;
+  }
+
+  /* The row of _inbox_layout.html, built from the event's `row` (text only: textContent). */
+  function buildRow(layout, data, labels, old) {
+    var row = data.row, href = layout.dataset.ticketUrl.replace(/0$/, String(data.ticket_id));
+    var tr = document.createElement("tr");
+    tr.className = "ticket-row st-" + row.status + " pr-" + row.priority;
+    tr.setAttribute("data-ticket-id", data.ticket_id);
+    tr.setAttribute("data-customer-id", data.customer_id);
+    function cell(cls) {
+      var td = document.createElement("td");
+      if (cls) { td.className = cls; }
+      tr.appendChild(td);
+      return td;
+    }
+    function link(td, text) {
+      var a = document.createElement("a");
+      a.href = href;
+      a.textContent = text;
+      td.appendChild(a);
+    }
+    link(cell("num"), String(data.ticket_id));
+    var subject = cell("subject");
+    link(subject, row.subject || labels.no_subject);
+    if (row.intent === "cancellation") {
+      subject.appendChild(document.createTextNode(" "));
+      var intent = badge("intent", "cancellation");
+      intent.textContent = labels.cancellation;
+      subject.appendChild(intent);
+    }
+    var sla = old && old.querySelector(".sla-badge");
+    if (sla) { subject.appendChild(document.createTextNode(" ")); subject.appendChild(sla); }
+    cell("customer").textContent = row.customer;
+    cell().appendChild(badge("ch", row.channel, labels.channel));
+    cell().appendChild(badge("st", row.status, labels.status));
+    cell().appendChild(badge("pr", row.priority, labels.priority));
+    var assignee = cell("assignee");
+    if (row.assignee) {
+      assignee.textContent = row.assignee;
+    } else {
+      var none = document.createElement("span");
+      none.className = "muted";
+      none.textContent = "—";
+      assignee.appendChild(none);
+    }
+    var time = document.createElement("time");
+    time.setAttribute("datetime", row.last_activity_at);
+    time.textContent = shopTime(row.last_activity_at, layout.dataset.tz);
+    cell("time").appendChild(time);
+    return tr;
+  }
+
+  /* Apply one `inbox.changed` to the open inbox: the ticket's row moves to the top (the list is
+     newest activity first), appears, or leaves the list, without asking the server. Anything this
+     cannot decide locally (later pages, an empty list, the cancellation list) refetches. */
+  function applyInboxChange(data) {
+    var layout = document.querySelector("[data-inbox-layout]");
+    if (!layout) { return; }
+    var labelsNode = layout.querySelector("[data-row-labels]");
+    var tbody = layout.querySelector("table.tickets tbody");
+    if (!data.row || !labelsNode || !tbody || layout.dataset.page !== "1") { refreshInbox(); return; }
+    var labels = JSON.parse(labelsNode.textContent);
+    var selector = '[data-ticket-id="' + data.ticket_id + '"]';
+    var old = tbody.querySelector("tr.ticket-row" + selector);
+    var belongs = belongsInInbox(layout, data, labels);
+    var flagged = !!layout.querySelector(".flagged li" + selector);
+    var wantsFlag = belongs && data.row.intent === "cancellation" && labels.open.indexOf(data.row.status) >= 0;
+    if (flagged !== wantsFlag) { refreshInbox(); return; }
+    if (old) { old.parentNode.removeChild(old); }
+    if (belongs) {
+      tbody.insertBefore(buildRow(layout, data, labels, old), tbody.firstChild);
+      var rows = tbody.querySelectorAll("tr.ticket-row"), max = parseInt(layout.dataset.perPage, 10) || 50;
+      for (var i = rows.length - 1; i >= max; i--) { rows[i].parentNode.removeChild(rows[i]); }
+    }
+    reconcileInbox();
+    document.dispatchEvent(new CustomEvent("tsunagu:inbox-refreshed"));
+  }
+
   /* ---- presence --------------------------------------------------------------------------- */
 
   function renderPresence(viewers, myId) {
@@ -227,7 +336,7 @@
       if (data.ticket_id === ticketId) { refreshMessage(data.message_id); }
     });
     socket.on("inbox.changed", function (data) {
-      if (document.querySelector("[data-inbox-layout]")) { refreshInbox(); }
+      if (document.querySelector("[data-inbox-layout]")) { applyInboxChange(data); }
       if (view && data.customer_id === customerId && data.ticket_id !== ticketId) {
         refreshOtherTicket(data.ticket_id);
       }
