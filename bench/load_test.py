@@ -60,6 +60,8 @@ PASSWORD = "load-test-password"
 USER_AGENT = "tsunagu-load-test"
 SECRET = "load-test-secret"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+FLAGGED_RE = re.compile(r'<section class="flagged".*?</section>', re.S)
+FLAGGED_ID_RE = re.compile(r'<li data-ticket-id="(\d+)"')
 SEEN_RE = re.compile(r'name="seen_message_id"[^>]*value="(\d*)"')
 REPLY = "お問い合わせありがとうございます。内容を確認のうえ、本日中にあらためてご連絡いたします。"
 TICK = os.sysconf("SC_CLK_TCK")
@@ -258,11 +260,45 @@ class Agent:
         self.sio.on("inbox.changed", self._changed)
         self.rnd = random.Random(i)
         self.viewing = None
+        # The inbox page's script (static/js/live.js applyInboxChange): on `inbox.changed` it
+        # updates the ticket's row in place from the event; counts catch up with one refetch of
+        # /?partial=1 2 s after an event, then at most every 30 s ("reconcile"); a change to the
+        # cancellation list refetches at once (300 ms, then at most every 3 s).
+        self.on_inbox, self.flagged = False, set()
+        self.timers = {"reconcile": [None, 0.0], "quick": [None, 0.0]}  # [pending timer, last run]
+        self.browser = requests.Session()  # the page's fetch() runs beside the agent's navigation
+        self.browser.headers["User-Agent"] = USER_AGENT
 
     def _changed(self, data):
         mid = data.get("message_id")
         if mid is not None and mid not in self.received:
             self.received[mid] = time.monotonic()
+        if self.on_inbox and self.run.args.browser_refresh:
+            row = data.get("row") or {}
+            wants_flag = row.get("intent") == "cancellation" and row.get("status") in ("new", "open", "pending")
+            flagged = data.get("ticket_id") in self.flagged
+            if (not wants_flag) if flagged else (wants_flag and len(self.flagged) < 10):
+                self._throttled("quick", 0.3, 3.0)
+            self._throttled("reconcile", 2.0, 30.0)
+
+    def _saw_inbox(self, response):
+        """Remember the cancellation list the inbox shows (what applyInboxChange compares with)."""
+        if response is not None:
+            section = FLAGGED_RE.search(response.text)
+            self.flagged = {int(i) for i in FLAGGED_ID_RE.findall(section.group(0))} if section else set()
+
+    def _throttled(self, name, delay, gap):
+        timer = self.timers[name]
+        if timer[0] is None:
+            timer[0] = threading.Timer(max(delay, timer[1] + gap - time.monotonic()), self._refresh_inbox, (name,))
+            timer[0].daemon = True
+            timer[0].start()
+
+    def _refresh_inbox(self, name):
+        self.timers[name] = [None, time.monotonic()]
+        if self.on_inbox and not self.run.stop.is_set():
+            self._saw_inbox(self._timed("inbox refresh GET /?partial=1", "GET", "/?partial=1", {200},
+                                        session=self.browser))
 
     def login(self):
         page = self.http.get(f"{self.base}/login", timeout=30)
@@ -273,10 +309,11 @@ class Agent:
             raise RuntimeError(f"login of agent {self.i} failed: {r.status_code} {r.text[:200]}")
         cookie = "; ".join(f"{c.name}={c.value}" for c in self.http.cookies)
         self.http.get(f"{self.base}/", timeout=30)  # lands on the inbox, as a browser does (not timed)
+        self.browser.cookies.update(self.http.cookies)
         self.sio.connect(self.base, headers={"Cookie": cookie, "User-Agent": USER_AGENT},
                          transports=["websocket"], wait_timeout=30)
 
-    def _timed(self, page, method, path, expect, **kw):
+    def _timed(self, page, method, path, expect, session=None, **kw):
         run = self.run
         with run.stats.lock:
             if run.stats.requests >= run.args.max_requests:
@@ -285,7 +322,7 @@ class Agent:
             run.stats.requests += 1
         t = time.perf_counter()
         try:
-            r = self.http.request(method, self.base + path, timeout=30, allow_redirects=False, **kw)
+            r = (session or self.http).request(method, self.base + path, timeout=30, allow_redirects=False, **kw)
             r.content
         except requests.RequestException as exc:
             run.stats.error(f"{page}: {exc}")
@@ -304,8 +341,10 @@ class Agent:
         stop = self.run.stop
         self.think()
         while not stop.is_set():
-            self._timed("inbox GET /", "GET", "/", {200})
+            self._saw_inbox(self._timed("inbox GET /", "GET", "/", {200}))
+            self.on_inbox = True
             self.think()
+            self.on_inbox = False
             if stop.is_set():
                 break
             ticket_id = self.rnd.choice(self.run.data["tickets"])
@@ -500,6 +539,8 @@ def main() -> None:
     parser.add_argument("--think-min", type=float, default=1.0)
     parser.add_argument("--think-max", type=float, default=5.0)
     parser.add_argument("--reply-share", type=float, default=0.3, help="share of ticket views that reply")
+    parser.add_argument("--no-browser-refresh", dest="browser_refresh", action="store_false",
+                        help="do not simulate the inbox page's throttled refetch on inbox.changed")
     parser.add_argument("--threads", type=int, default=100, help="gunicorn threads per web process")
     parser.add_argument("--keep-alive", type=int, default=10,
                         help="gunicorn keep-alive seconds: longer than the agents' think time (see bench/README.md)")

@@ -198,6 +198,8 @@
     return p.year + "-" + p.month + "-" + p.day + " " + p.hour + ":" + p.minute;
   }
 
+  var FLAGGED_LIMIT = 10;  /* app/tickets/queries.py flagged_tickets(limit=10) */
+
   function belongsInInbox(layout, data, labels) {
     var row = data.row, d = layout.dataset;
     var status = d.status || "";
@@ -274,7 +276,9 @@
     var belongs = belongsInInbox(layout, data, labels);
     var flagged = !!layout.querySelector(".flagged li" + selector);
     var wantsFlag = belongs && data.row.intent === "cancellation" && labels.open.indexOf(data.row.status) >= 0;
-    if (flagged !== wantsFlag) { refreshInbox(); return; }
+    /* The list shows the FLAGGED_LIMIT oldest requests: a newer one joins only a list not yet full. */
+    var full = layout.querySelectorAll(".flagged li").length >= FLAGGED_LIMIT;
+    if (flagged ? !wantsFlag : (wantsFlag && !full)) { refreshInbox(); return; }
     if (old) { old.parentNode.removeChild(old); }
     if (belongs) {
       tbody.insertBefore(buildRow(layout, data, labels, old), tbody.firstChild);
