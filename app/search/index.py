@@ -29,6 +29,7 @@ from whoosh.filedb.filetables import FileFormatError
 from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
 from app.search.analysis import name_analyzer, text_analyzer
+from app.search import skips  # noqa: F401  (patches W3LeafMatcher.skip_to)
 
 #: Bump when the schema changes: an index of another version is rebuilt.
 SCHEMA_VERSION = 1

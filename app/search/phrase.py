@@ -63,6 +63,17 @@ class PositionsMatcher(WrappingMatcher):
     def _replacement(self, newchild):
         return PositionsMatcher(newchild, self._offsets, boost=self.boost)
 
+    def replace(self, minquality=0):
+        """Self or nothing: the term intersection is never swapped for a simpler matcher.
+
+        whoosh's IntersectionMatcher.replace returns one side alone when the other one's
+        replacement is inactive, which drops terms whose positions this matcher must check
+        (KeyError, e.g. a customer search for ダイスケ on the 1M index).
+        """
+        if not self.is_active() or (minquality and self.max_quality() < minquality):
+            return matching.NullMatcher()
+        return self
+
     def copy(self):
         return PositionsMatcher(self.child.copy(), self._offsets, boost=self.boost)
 
@@ -77,21 +88,44 @@ class PositionsMatcher(WrappingMatcher):
                     return False
         return True
 
-    def _find(self) -> None:
-        child = self.child
+    # next() and skip_to() return whether the child entered a new posting block, as whoosh
+    # matchers do: the top-k collector only checks block quality (and skips blocks that cannot
+    # beat its lowest kept score) when told so. Returning None here disabled that skipping for
+    # every phrase query, so a name search scored all of its 8,000 matches to keep 10.
+
+    def _find(self) -> bool:
+        child, crossed = self.child, False
         while child.is_active() and not self._matches():
-            child.next()
+            crossed = child.next() or crossed
+        return crossed
 
     def next(self):
-        self.child.next()
-        self._find()
+        crossed = self.child.next()
+        return self._find() or bool(crossed)
 
     def skip_to(self, id):
-        self.child.skip_to(id)
-        self._find()
+        crossed = self.child.skip_to(id)
+        return self._find() or bool(crossed)
 
     def skip_to_quality(self, minquality):
-        skipped = self.child.skip_to_quality(minquality / self.boost)
+        """Skip the stretches where the terms' current blocks together cannot beat `minquality`.
+
+        Whoosh's IntersectionMatcher only skips when the bound is strictly below the minimum,
+        so a page of names that all tie (every ハナコ scores the same) skipped nothing. The top-k
+        collector never admits a score equal to its lowest kept one, so "<=" is just as exact:
+        every document up to the first end of a current block lies in each term's current block,
+        and its score (the same sums as the bound, of values each at most their block's) cannot
+        exceed the bound.
+        """
+        ends = [getattr(leaf, "block_max_id", None) for leaf in self._leaves.values()]
+        if None in ends:  # not whoosh3 postings: the child's own (stricter) skipping
+            skipped = self.child.skip_to_quality(minquality / self.boost)
+            self._find()
+            return skipped
+        child, leaves, skipped = self.child, list(self._leaves.values()), 0
+        while child.is_active() and self.block_quality() <= minquality:
+            child.skip_to(min(leaf.block_max_id() for leaf in leaves) + 1)
+            skipped += 1
         self._find()
         return skipped
 

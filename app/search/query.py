@@ -31,7 +31,7 @@ from app.search import docsets
 from app.search import index as idx
 from app.search.analysis import Unit, cjk_terms, query_units
 from app.search.documents import phone_terms
-from app.search.finder import find_messages
+from app.search.finder import FullTopCollector, find_messages
 from app.search.highlight import Needles, highlight, snippet
 from app.search.phrase import FastPhrase
 
@@ -293,7 +293,9 @@ def search_customers(agent: Agent, text: str, limit: int = 10, prefix: bool = Tr
     try:
         with idx.searcher() as searcher:
             # No kind:customer term: the customer fields exist only in customer documents.
-            ids = [hit["obj_id"] for hit in searcher.search(query, limit=limit)]
+            collector = FullTopCollector(limit=limit)
+            searcher.search_with_collector(query, collector)
+            ids = [hit["obj_id"] for hit in collector.results()]
     except idx.IndexUnavailable:
         return [], True
     stmt = (select(Customer).where(Customer.id.in_(ids), Customer.merged_into_id.is_(None))
