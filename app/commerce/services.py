@@ -1,7 +1,7 @@
 """The commerce summary shown beside every conversation: subscriptions, orders, LTV, segment.
 
-Computed in a handful of queries (aggregates in SQL, recent orders and subscriptions with their
-lines/products eagerly loaded) so the ticket page stays cheap however long a customer's history is.
+Computed in three queries (aggregates in SQL, recent orders joined with their lines and products,
+subscriptions joined with theirs) so the ticket page stays cheap however long a customer's history is.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Optional
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import Order, OrderLine, Subscription
@@ -64,12 +64,12 @@ def customer_summary(customer_id: int) -> CommerceSummary:
     limit = current_app.config["SIDEBAR_RECENT_ORDERS"]
     orders = list(db.session.scalars(
         select(Order).where(Order.customer_id == customer_id)
-        .options(selectinload(Order.lines).selectinload(OrderLine.product))
+        .options(joinedload(Order.lines).joinedload(OrderLine.product))
         .order_by(Order.ordered_at.desc(), Order.id.desc()).limit(limit)
-    ))
+    ).unique())
     subscriptions = sorted(
         db.session.scalars(select(Subscription).where(Subscription.customer_id == customer_id)
-                           .options(selectinload(Subscription.product))),
+                           .options(joinedload(Subscription.product))),
         key=lambda s: (_SUBSCRIPTION_ORDER.get(s.status, 9), s.next_ship_date is None,
                        s.next_ship_date or s.created_at.date(), s.id),
     )

@@ -81,10 +81,12 @@ def save_policy(supervisor: Agent, role: str, values: dict) -> CouponPolicy:
 
 def active_reasons() -> list[str]:
     """Labels an agent may choose from, in the supervisors' order."""
-    if db.session.scalar(select(func.count(CouponReason.id))) == 0:
+    # One query (the list is short): no rows at all means the defaults are still in force.
+    rows = db.session.execute(select(CouponReason.label, CouponReason.active)
+                              .order_by(CouponReason.position, CouponReason.id)).all()
+    if not rows:
         return list(DEFAULT_REASONS)
-    return list(db.session.scalars(select(CouponReason.label).where(CouponReason.active)
-                                   .order_by(CouponReason.position, CouponReason.id)))
+    return [label for label, active in rows if active]
 
 
 def all_reasons() -> list[CouponReason]:

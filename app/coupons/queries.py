@@ -27,6 +27,12 @@ def latest_code(ticket_id: int) -> Optional[str]:
                              .order_by(Coupon.issued_at.desc(), Coupon.id.desc()).limit(1))
 
 
+def newest_issued_code(coupons: list[Coupon]) -> Optional[str]:
+    """What latest_code() answers, taken from the ticket's coupons already loaded (no query)."""
+    issued = [c for c in coupons if c.status == "issued" and c.issued_at is not None]
+    return max(issued, key=lambda c: (c.issued_at, c.id)).code if issued else None
+
+
 def pending_requests() -> list[Coupon]:
     return list(db.session.scalars(
         select(Coupon).where(Coupon.status == "requested")

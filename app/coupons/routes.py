@@ -12,7 +12,7 @@ from werkzeug.exceptions import NotFound
 
 from app.auth.access import get_ticket_for, supervisor_required
 from app.security.fresh import fresh_login_required
-from app.coupons import bp, display, live, policy, services
+from app.coupons import bp, display, live, policy, queries, services
 from app.coupons.forms import ActionForm, DecisionForm, IssueCouponForm, PolicyForm, ReasonForm
 from app.models import ROLES, Ticket
 
@@ -43,9 +43,10 @@ def render_coupon_panel(ticket: Ticket) -> Markup:
     if not form.expires_on.data:
         zone = ZoneInfo(current_app.config["TIMEZONE"])
         form.expires_on.data = datetime.now(zone).date() + timedelta(days=30)
+    coupons = services.ticket_coupons(ticket.id)
     return Markup(render_template(
         "coupons/_ticket_panel.html", ticket=ticket, form=form,
-        coupons=services.ticket_coupons(ticket.id), coupon_code=services.latest_code(ticket.id),
+        coupons=coupons, coupon_code=queries.newest_issued_code(coupons),
         next_url=request.path, spent=services.month_spent(current_user.id),
         limits=policy.get_policy(current_user.role)))
 

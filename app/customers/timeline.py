@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Optional
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import selectinload, undefer
+from sqlalchemy.orm import joinedload, selectinload, undefer
 
 from app.auth.access import ticket_filter
 from app.extensions import db
@@ -60,7 +60,9 @@ class Timeline(list):
 
 def _message_options():
     # body_html is deferred on the model; the timeline shows it (sandboxed), so load it here.
-    return (selectinload(Message.attachments), selectinload(Message.outbox), selectinload(Message.author),
+    # Relations ride along in the same query (a join costs less than another statement); the
+    # attachments collection repeats message rows, so results go through .unique().
+    return (joinedload(Message.attachments), joinedload(Message.outbox), joinedload(Message.author),
             undefer(Message.body_html))
 
 
@@ -74,7 +76,7 @@ def customer_timeline(agent: Agent, customer_id: int, focus_ticket_id: Optional[
     """
     tickets = list(db.session.scalars(
         select(Ticket).where(Ticket.customer_id == customer_id, ticket_filter(agent))
-        .options(selectinload(Ticket.assignee), selectinload(Ticket.tags))
+        .options(joinedload(Ticket.assignee), selectinload(Ticket.tags))
         .order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())
     ))
     shown = [t for t in tickets if not channel or t.channel == channel]
@@ -88,7 +90,7 @@ def customer_timeline(agent: Agent, customer_id: int, focus_ticket_id: Optional[
         query = query.where(or_(Message.created_at < upper.created_at,
                                 and_(Message.created_at == upper.created_at, Message.id < upper.id)))
     query = query.order_by(Message.created_at.desc(), Message.id.desc())
-    messages = list(db.session.scalars(query.limit(limit + 1) if limit else query)) if ids else []
+    messages = list(db.session.scalars(query.limit(limit + 1) if limit else query).unique()) if ids else []
     has_more = bool(limit) and len(messages) > limit
     messages = messages[:limit] if limit else messages
     for message in messages:
@@ -97,7 +99,7 @@ def customer_timeline(agent: Agent, customer_id: int, focus_ticket_id: Optional[
     conds = [Event.ticket_id.in_(ids)]
     if not channel:
         conds.append((Event.customer_id == customer_id) & Event.ticket_id.is_(None))
-    event_query = select(Event).where(or_(*conds)).options(selectinload(Event.actor))
+    event_query = select(Event).where(or_(*conds)).options(joinedload(Event.actor))
     if has_more and messages:  # only the span of the loaded messages; older events come with them
         event_query = event_query.where(Event.created_at >= messages[-1].created_at)
     if upper is not None:
@@ -120,10 +122,10 @@ def ticket_entries(ticket: Ticket, *, after_message_id: int = 0, after_event_id:
     """Entries of one ticket newer than the given ids (live updates), or the one message asked for."""
     query = select(Message).where(Message.ticket_id == ticket.id).options(*_message_options())
     query = query.where(Message.id == message_id) if message_id else query.where(Message.id > after_message_id)
-    entries = [TimelineEntry(m.created_at, message=m) for m in db.session.scalars(query.order_by(Message.id))]
+    entries = [TimelineEntry(m.created_at, message=m) for m in db.session.scalars(query.order_by(Message.id)).unique()]
     if not message_id:
         events = db.session.scalars(select(Event).where(Event.ticket_id == ticket.id, Event.id > after_event_id)
-                                    .options(selectinload(Event.actor)).order_by(Event.id))
+                                    .options(joinedload(Event.actor)).order_by(Event.id))
         entries += [TimelineEntry(e.created_at, event=e) for e in events]
     return sorted(entries, key=lambda e: (e.at, e.kind == "event"))
 

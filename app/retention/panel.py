@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app.commerce.services import CommerceSummary, customer_summary
 from app.extensions import db
 from app.models import Product, RetentionCase, Subscription, SubscriptionAction, Ticket
 from app.retention import actions as act
@@ -120,8 +121,9 @@ def _unit(product: Product) -> int:
     return product.subscription_price if product.subscription_price is not None else product.price
 
 
-def build(ticket: Ticket, subscription_id: Any = None) -> Panel:
-    """The panel for `ticket` (the caller has checked the agent may see it)."""
+def build(ticket: Ticket, subscription_id: Any = None, summary: Optional[CommerceSummary] = None) -> Panel:
+    """The panel for `ticket` (the caller has checked the agent may see it); `summary` is the
+    customer's commerce summary if the caller has it already (loaded here otherwise)."""
     case = case_for(ticket.id)
     flagged = ticket.intent == "cancellation"
     panel = Panel(ticket=ticket, case=case, flagged=flagged)
@@ -131,9 +133,8 @@ def build(ticket: Ticket, subscription_id: Any = None) -> Panel:
             .options(selectinload(SubscriptionAction.actor)).order_by(SubscriptionAction.id)))
     if not flagged:
         return panel
-    from app.commerce.services import customer_summary
-
-    summary = customer_summary(ticket.customer_id)
+    if summary is None or summary.customer_id != ticket.customer_id:
+        summary = customer_summary(ticket.customer_id)
     panel.ltv, panel.segment = summary.ltv, summary.segment
     panel.subscriptions = [s for s in summary.subscriptions]
     live = [s for s in panel.subscriptions if s.status != "cancelled"]
@@ -169,7 +170,7 @@ def build(ticket: Ticket, subscription_id: Any = None) -> Panel:
             option = Option(params, suggested=params == s.params)
             try:
                 option.preview = (act.preview("coupon", sub, params, cal) if s.kind == "coupon"
-                                  else preview_for(ticket, sub, s.kind, params))
+                                  else preview_for(ticket, sub, s.kind, params, case=case))
             except ActionError as exc:
                 option.error = exc.message
             card.options.append(option)

@@ -43,10 +43,12 @@ def _register_globals(state) -> None:
 
 
 @bp.app_template_global("retention_panel")
-def retention_panel(ticket, subscription_id=None) -> Markup:
-    """Render the panel for `ticket` (use `{{ retention_panel(ticket) }}` on the ticket page)."""
+def retention_panel(ticket, subscription_id=None, summary=None) -> Markup:
+    """Render the panel for `ticket` (use `{{ retention_panel(ticket) }}` on the ticket page; pass
+    `summary=` the customer's CommerceSummary when the page already has it)."""
     subscription_id = subscription_id or request.args.get("subscription_id")
-    return Markup(render_template("retention/_panel.html", retention=panel.build(ticket, subscription_id)))
+    return Markup(render_template("retention/_panel.html",
+                                  retention=panel.build(ticket, subscription_id, summary)))
 
 
 @bp.route("/tickets/<int:ticket_id>/retention")

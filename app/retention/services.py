@@ -92,10 +92,15 @@ def _facts(ticket: Ticket, case, tz: str) -> dict[str, Any]:
     return {k: v for k, v in facts.items() if v is not None}
 
 
-def preview_for(ticket: Ticket, sub: Subscription, kind: str, params: dict) -> act.Preview:
-    """The preview the panel shows and execute() records (raises ActionError)."""
+_UNSET = object()
+
+
+def preview_for(ticket: Ticket, sub: Subscription, kind: str, params: dict, case=_UNSET) -> act.Preview:
+    """The preview the panel shows and execute() records (raises ActionError); `case`: the
+    ticket's retention case when the caller has loaded it (the panel previews a dozen options)."""
     config = current_app.config
-    case = case_for(ticket.id)
+    if case is _UNSET:
+        case = case_for(ticket.id)
     product = None
     if kind == "swap":
         try:

@@ -129,6 +129,8 @@ def active_agents() -> list[Agent]:
 def latest_ids(ticket: Ticket) -> dict[str, int]:
     """The newest message and event ids of the ticket (0 if none): what the page has shown, for
     live updates and the reply collision check."""
-    message = db.session.scalar(select(func.max(Message.id)).where(Message.ticket_id == ticket.id))
-    event = db.session.scalar(select(func.max(Event.id)).where(Event.ticket_id == ticket.id))
+    message, event = db.session.execute(select(
+        select(func.max(Message.id)).where(Message.ticket_id == ticket.id).scalar_subquery(),
+        select(func.max(Event.id)).where(Event.ticket_id == ticket.id).scalar_subquery(),
+    )).one()
     return {"message": message or 0, "event": event or 0}

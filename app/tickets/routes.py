@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload
 
 from app.auth.access import get_ticket_for
 from app.channels import registry
@@ -11,7 +12,8 @@ from app.calls.services import open_tasks
 from app.customers.services import customer_page
 from app.customers.timeline import TimelineGroup, ticket_entries
 from app.macros.checks import active_terms
-from app.models import Ticket
+from app.extensions import db
+from app.models import Customer, Ticket
 from app.tickets import bp
 from app.tickets.forms import ActionForm, NoteForm, ReplyForm, TicketUpdateForm, assignee_choices
 from app.tickets.queries import (InboxFilters, active_agents, flagged_tickets, inbox_page, latest_ids,
@@ -39,8 +41,16 @@ def inbox():
                            flagged=flagged_tickets(agent, filters))
 
 
+def _ticket_customer(ticket: Ticket) -> Customer:
+    """The ticket's customer with the identities the sidebar lists, in one query."""
+    return db.session.get(Customer, ticket.customer_id, options=[joinedload(Customer.identities)])
+
+
 def _render_ticket(ticket: Ticket, status: int = 200, confirmation=None, **forms):
     agent = _agent()
+    channel = request.args.get("channel") if registry.is_known(request.args.get("channel", "")) else None
+    # The customer page first: its timeline loads this ticket's tags and assignee with the others'.
+    data = customer_page(agent, _ticket_customer(ticket), ticket.id, channel)
     update_form = forms.get("update_form") or TicketUpdateForm.for_ticket(ticket)
     update_form.assignee_id.choices = assignee_choices(active_agents(), _("Unassigned"))
     marks = latest_ids(ticket)
@@ -48,9 +58,8 @@ def _render_ticket(ticket: Ticket, status: int = 200, confirmation=None, **forms
     if reply_form is None:
         reply_form = ReplyForm(formdata=None)
         reply_form.seen_message_id.data = str(marks["message"])
-    channel = request.args.get("channel") if registry.is_known(request.args.get("channel", "")) else None
     return render_template(
-        "tickets/show.html", ticket=ticket, data=customer_page(agent, ticket.customer, ticket.id, channel),
+        "tickets/show.html", ticket=ticket, data=data,
         reply_form=reply_form, note_form=forms.get("note_form") or NoteForm(formdata=None),
         update_form=update_form, can_reply=can_reply(ticket), confirmation=confirmation,
         marks=marks, channel_filter=channel, check_terms=active_terms(),
