@@ -15,7 +15,9 @@ of strong session protection), holds a python-socketio websocket connection and 
 (GET /), think, a ticket page (GET /tickets/<id> of an email ticket; emits `ticket.join` like the
 page's script), think, and with --reply-share probability a reply (POST /tickets/<id>/reply with
 the page's CSRF token and seen_message_id; a 409 "someone replied since" is confirmed once, as an
-agent would click "send anyway"). Replies are only queued: no SMTP server is configured, so the
+agent would click "send anyway"). While on the inbox, each agent also does what the inbox
+page's script does on `inbox.changed` (static/js/live.js: the row from the event, a rare
+/?partial=1 refetch; --no-browser-refresh turns that off). Replies are only queued: no SMTP server is configured, so the
 workers' delivery attempts fail temporarily and back off. An inbound thread POSTs
 /api/v1/messages (channel email, Bearer token) at --rate per second. Live-update latency is the
 time from the inbound POST's response (the message is stored) to each connected client's receipt
