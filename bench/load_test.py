@@ -56,7 +56,7 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 import socketio as sio_client  # noqa: E402
 
-from tests.servers import ensure_installed, free_port, log_tail, spawn, stop_process, wait_for_port  # noqa: E402
+from tests.servers import ensure_installed, free_port, spawn, stop_process, wait_for_port  # noqa: E402
 
 PASSWORD = "load-test-password"
 USER_AGENT = "tsunagu-load-test"
