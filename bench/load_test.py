@@ -235,17 +235,33 @@ def start_setup(setup: str, tmp: Path, args) -> tuple[dict, list, dict, list]:
 
 
 # ------------------------------------------------------------ the load ----
+def server_timing(response):
+    """(app ms, cpu ms) from the response's Server-Timing header (app/ops/logs.py), or None."""
+    if response is None:
+        return None
+    parts = dict(p.strip().split(";dur=") for p in response.headers.get("Server-Timing", "").split(",")
+                 if ";dur=" in p)
+    try:
+        return float(parts["app"]), float(parts["cpu"])
+    except (KeyError, ValueError):
+        return None
+
+
 class Stats:
     def __init__(self):
         self.lock = threading.Lock()
         self.times: dict[str, list[float]] = {}
+        self.server: dict[str, list[tuple[float, float]]] = {}  # Server-Timing: app wall, thread CPU
         self.errors: list[str] = []
         self.requests = 0
         self.collisions = 0
 
-    def add(self, page: str, ms: float):
+    def add(self, page: str, ms: float, response=None):
+        timing = server_timing(response)
         with self.lock:
             self.times.setdefault(page, []).append(ms)
+            if timing:
+                self.server.setdefault(page, []).append(timing)
 
     def error(self, text: str):
         with self.lock:
@@ -330,7 +346,7 @@ class Agent:
             run.stats.error(f"{page}: {exc}")
             return None
         ms = (time.perf_counter() - t) * 1000
-        run.stats.add(page, ms)
+        run.stats.add(page, ms, r)
         if r.status_code not in expect:
             run.stats.error(f"{page} {path}: HTTP {r.status_code}")
             return None
@@ -397,7 +413,7 @@ class Run:
             self.stats.error(f"API POST: {exc}")
             return
         returned = time.monotonic()
-        self.stats.add("API POST /api/v1/messages", (time.perf_counter() - t) * 1000)
+        self.stats.add("API POST /api/v1/messages", (time.perf_counter() - t) * 1000, r)
         if r.status_code != 201:
             self.stats.error(f"API POST: HTTP {r.status_code} {r.text[:200]}")
             return
@@ -472,6 +488,10 @@ def summarise(setup, run, agents, sampler, elapsed, load_before) -> dict:
     stats = run.stats
     pages = {page: {"n": len(v), "p50": round(pct(v, 50), 1), "p95": round(pct(v, 95), 1),
                     "p99": round(pct(v, 99), 1)} for page, v in sorted(stats.times.items())}
+    for page, timings in stats.server.items():  # inside the app: wall (incl. waiting for the GIL), CPU
+        wall, cpu = [t[0] for t in timings], [t[1] for t in timings]
+        pages[page].update(app_p50=_r(pct(wall, 50)), app_p95=_r(pct(wall, 95)),
+                           cpu_p50=_r(pct(cpu, 50)), cpu_p95=_r(pct(cpu, 95)))
     from_return, from_sent, spread, missing = [], [], [], 0
     for msg in run.inbound:
         got_all = [a.received[msg["message_id"]] for a in agents if msg["message_id"] in a.received]
@@ -514,9 +534,10 @@ def print_result(r: dict) -> None:
           f"{r['inbound_stored']} inbound stored ({r['inbound_rate']}/s), "
           f"load average {r['load_average']['before']} before, mean {r['load_average']['mean_1min']}, "
           f"max {r['load_average']['max_1min']}")
-    print(f"  {'page':34} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
+    print(f"  {'page':34} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}   in the app: wall p50/p95, CPU p50/p95")
     for page, v in r["pages"].items():
-        print(f"  {page:34} {v['n']:>6} {v['p50']:>8} {v['p95']:>8} {v['p99']:>8}")
+        inside = (f"   {v['app_p50']} / {v['app_p95']}, {v['cpu_p50']} / {v['cpu_p95']}" if "app_p50" in v else "")
+        print(f"  {page:34} {v['n']:>6} {v['p50']:>8} {v['p95']:>8} {v['p99']:>8}{inside}")
     lu = r["live_update_ms"]
     print(f"  live update (inbox.changed), {lu['deliveries']} deliveries: from the POST's response "
           f"p50 {lu['from_response_p50']} ms, p99 {lu['from_response_p99']} ms "

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 import uuid
 
 from flask import Flask, g, has_request_context, request
@@ -26,6 +27,7 @@ class JsonFormatter(logging.Formatter):
 def init_logging(app: Flask) -> None:
     @app.before_request
     def _request_id():
+        g.request_started = (time.perf_counter(), time.thread_time())
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
 
@@ -33,6 +35,10 @@ def init_logging(app: Flask) -> None:
     def _echo_request_id(response):
         if getattr(g, "request_id", None):
             response.headers["X-Request-ID"] = g.request_id
+        started = getattr(g, "request_started", None)
+        if started:  # the browser's devtools (and bench/load_test.py) split queueing from work
+            wall, cpu = time.perf_counter() - started[0], time.thread_time() - started[1]
+            response.headers["Server-Timing"] = f"app;dur={wall * 1000:.1f}, cpu;dur={cpu * 1000:.1f}"
         return response
 
     if app.config.get("LOG_JSON"):
