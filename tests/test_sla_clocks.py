@@ -169,8 +169,8 @@ def test_ticket_page_and_inbox_partials_render(app):
     with app.test_request_context():
         html = render_template_string('{% include "sla/_ticket_clock.html" %}', ticket=ticket)
         badge = render_template_string(
-            '{% set sla_map = sla_states(tickets) %}{% for t in tickets %}'
-            '{% with sla = sla_map.get(t.id) %}{% include "sla/_badge.html" %}{% endwith %}{% endfor %}',
+            '{% import "sla/_badge.html" as sla_badge %}{% set sla_map = sla_states(tickets) %}'
+            '{% for t in tickets %}{{ sla_badge.badge(sla_map.get(t.id)) }}{% endfor %}',
             tickets=[ticket])
     assert "sla-breached" in html and "標準" in html
     assert "sla-badge sla-breached" in badge

@@ -28,16 +28,3 @@ def _now_utc():
     from app.models import utcnow
 
     return utcnow()
-
-
-@bp.app_template_filter("jst")
-def _jst(value):
-    """'2026-11-24 09:30' in the shop's zone (Asia/Tokyo): the `datetime` filter's default format,
-    without Babel's per-call pattern parsing (a timeline page formats a hundred times)."""
-    from zoneinfo import ZoneInfo
-
-    from flask import current_app
-
-    if value is None:
-        return ""
-    return value.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%Y-%m-%d %H:%M")

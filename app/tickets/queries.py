@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.auth.access import ticket_filter
 from app.channels import registry
@@ -74,8 +74,8 @@ def inbox_page(agent: Agent, filters: InboxFilters, per_page: int, counts: Optio
     from there instead of counting the same rows a second time.
     """
     query = (_scope(agent, filters)
-             .options(selectinload(Ticket.customer).selectinload(Customer.identities),
-                      selectinload(Ticket.assignee))
+             .options(joinedload(Ticket.customer).selectinload(Customer.identities),
+                      joinedload(Ticket.assignee))
              .order_by(Ticket.last_activity_at.desc(), Ticket.id.desc()))
     known = counts is not None and (filters.status == "" or filters.status in OPEN_STATUSES)
     page = db.paginate(query, page=filters.page, per_page=per_page, error_out=False, count=not known)
@@ -90,7 +90,7 @@ def flagged_tickets(agent: Agent, filters: InboxFilters, limit: int = 10) -> lis
     if filters.page > 1 or filters.status not in ("", "new", "open", "pending"):
         return []
     query = (_scope(agent, filters).where(Ticket.intent == "cancellation")
-             .options(selectinload(Ticket.customer).selectinload(Customer.identities))
+             .options(joinedload(Ticket.customer).selectinload(Customer.identities))
              .order_by(Ticket.intent_at.asc().nulls_last(), Ticket.id).limit(limit))
     return list(db.session.scalars(query))
 
