@@ -15,13 +15,14 @@ from app.models import Ticket
 from app.realtime.rooms import ticket_audience
 
 
-def _ticket_event(event: str, ticket_id: int, **payload) -> None:
+def _ticket_event(event: str, ticket_id: int, inbox: bool = True, **payload) -> None:
     ticket = db.session.get(Ticket, ticket_id)
     if ticket is None:
         return
     body = {"ticket_id": ticket_id, "customer_id": ticket.customer_id, "status": ticket.status, **payload}
     socketio.emit(event, body, to=f"ticket:{ticket_id}")
-    socketio.emit("inbox.changed", {**body, "row": inbox_row(ticket)}, to=ticket_audience(ticket))
+    if inbox:
+        socketio.emit("inbox.changed", {**body, "row": inbox_row(ticket)}, to=ticket_audience(ticket))
 
 
 def inbox_row(ticket: Ticket) -> dict:
@@ -49,9 +50,10 @@ def message_delivered(message_id: int, ticket_id: int, status: str, **_):
 
 
 @bus.subscribe("ticket.updated")
-def ticket_updated(ticket_id: int, **payload):
+def ticket_updated(ticket_id: int, after_message: bool = False, **payload):
     fields = {k: v for k, v in payload.items() if k in ("field", "actor_id", "changes")}
-    _ticket_event("ticket.changed", ticket_id, **fields)
+    # After a reply or note, the message's inbox.changed (same commit) already carried the row.
+    _ticket_event("ticket.changed", ticket_id, inbox=not after_message, **fields)
 
 
 @bus.subscribe("agent.logged_out")

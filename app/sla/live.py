@@ -49,9 +49,14 @@ def _on_ticket(ticket_id: Optional[int] = None, **_) -> None:
         raise
 
 
+def _on_ticket_updated(ticket_id: Optional[int] = None, after_message: bool = False, **_) -> None:
+    if not after_message:  # a reply's or note's message.created already refreshed the ticket
+        _on_ticket(ticket_id)
+
+
 def _on_tickets(payloads: list[dict]) -> None:
     """A batch of events (bus.publish_many): every ticket in one `refresh_many`, one commit."""
-    ids = [p["ticket_id"] for p in payloads if p.get("ticket_id") is not None]
+    ids = [p["ticket_id"] for p in payloads if p.get("ticket_id") is not None and not p.get("after_message")]
     if not ids:
         return
     try:
@@ -73,9 +78,9 @@ def refresh_and_emit(ticket_ids, **options) -> None:
 
 bus.subscribe("message.ingested", _on_ticket)
 bus.subscribe("message.created", _on_ticket)
-bus.subscribe("ticket.updated", _on_ticket)
+bus.subscribe("ticket.updated", _on_ticket_updated)
 bus.subscribe_batch("message.ingested", _on_tickets, single=_on_ticket)
-bus.subscribe_batch("ticket.updated", _on_tickets, single=_on_ticket)
+bus.subscribe_batch("ticket.updated", _on_tickets, single=_on_ticket_updated)
 
 
 @bus.subscribe("sla.policies_changed")

@@ -75,9 +75,12 @@ def _set_status(agent: Agent, ticket: Ticket, new: str) -> bool:
     return True
 
 
-def _publish_updated(ticket: Ticket, agent: Agent, changes: list[str]) -> None:
+def _publish_updated(ticket: Ticket, agent: Agent, changes: list[str], after_message: bool = False) -> None:
+    """`after_message`: published right after the "message.created" of the same commit (a reply
+    or note), so subscribers that recompute the whole ticket on either event (SLA clocks, the
+    inbox row) have already done so and may skip this one."""
     bus.publish("ticket.updated", ticket_id=ticket.id, customer_id=ticket.customer_id,
-                actor_id=agent.id, changes=changes)
+                actor_id=agent.id, changes=changes, after_message=after_message)
 
 
 def _check_body(body: str) -> str:
@@ -165,7 +168,7 @@ def add_reply(agent: Agent, ticket: Ticket, body: str, status_after: str = "pend
     db.session.commit()
     bus.publish("message.created", message_id=message.id, ticket_id=ticket.id,
                 customer_id=ticket.customer_id, channel=message.channel, direction="out")
-    _publish_updated(ticket, agent, ["reply"] + (["status"] if changed else []))
+    _publish_updated(ticket, agent, ["reply"] + (["status"] if changed else []), after_message=True)
     return message
 
 
@@ -221,7 +224,7 @@ def add_note(agent: Agent, ticket: Ticket, body: str) -> Message:
     db.session.commit()
     bus.publish("message.created", message_id=message.id, ticket_id=ticket.id,
                 customer_id=ticket.customer_id, channel=message.channel, direction="internal")
-    _publish_updated(ticket, agent, ["note"])
+    _publish_updated(ticket, agent, ["note"], after_message=True)
     return message
 
 
