@@ -377,7 +377,7 @@ def test_update_records_events_with_who_old_new(client, agent, login_as, publish
     assert assigned["old"] is None and assigned["new"] == other.id and assigned["new_name"] == "佐藤"
     assert events["ticket.tags"].data == {"field": "tags", "old": [], "new": ["配送", "解約"]}
     mine = {"ticket_id": ticket.id, "customer_id": ticket.customer_id, "actor_id": agent.id,
-            "changes": ["status", "priority", "assignee", "tags"]}
+            "changes": ["status", "priority", "assignee", "tags"], "after_message": False}
     assert ("ticket.updated", mine) in published
     page = html(client.get(f"/tickets/{ticket.id}"))
     assert "ev-ticket-status" in page and "佐藤" in page
