@@ -296,8 +296,8 @@ class Agent:
             wants_flag = row.get("intent") == "cancellation" and row.get("status") in ("new", "open", "pending")
             flagged = data.get("ticket_id") in self.flagged
             if (not wants_flag) if flagged else (wants_flag and len(self.flagged) < 10):
-                self._throttled("quick", 0.3, 3.0)
-            self._throttled("reconcile", 2.0, 30.0)
+                self._throttled("quick", 0.3, 3.0, 0.7)
+            self._throttled("reconcile", 2.0, 30.0, 2.0)
 
     def _saw_inbox(self, response):
         """Remember the cancellation list the inbox shows (what applyInboxChange compares with)."""
@@ -305,10 +305,11 @@ class Agent:
             section = FLAGGED_RE.search(response.text)
             self.flagged = {int(i) for i in FLAGGED_ID_RE.findall(section.group(0))} if section else set()
 
-    def _throttled(self, name, delay, gap):
+    def _throttled(self, name, delay, gap, jitter):
         timer = self.timers[name]
         if timer[0] is None:
-            timer[0] = threading.Timer(max(delay, timer[1] + gap - time.monotonic()), self._refresh_inbox, (name,))
+            wait = max(delay + self.rnd.uniform(0, jitter), timer[1] + gap - time.monotonic())
+            timer[0] = threading.Timer(wait, self._refresh_inbox, (name,))
             timer[0].daemon = True
             timer[0].start()
 

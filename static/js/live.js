@@ -25,14 +25,16 @@
     };
   }
 
-  /* At most one call per `gap` ms: the first event waits `delay` ms, the events that arrive
-     while a call is pending or within the gap fold into one trailing call. A steady stream of
-     inbound mail then costs each open inbox one refetch every few seconds, not one per message. */
-  function throttle(fn, delay, gap) {
+  /* At most one call per `gap` ms: the first event waits `delay` ms (plus up to `jitter` ms at
+     random), the events that arrive while a call is pending or within the gap fold into one
+     trailing call. A steady stream of inbound mail then costs each open inbox one refetch every
+     few seconds, not one per message; the jitter spreads the refetches of the fifty inboxes that
+     got the same event, which would otherwise reach the server in the same instant. */
+  function throttle(fn, delay, gap, jitter) {
     var timer = null, last = 0;
     return function () {
       if (timer) { return; }
-      var wait = Math.max(delay, last + gap - Date.now());
+      var wait = Math.max(delay + Math.random() * (jitter || 0), last + gap - Date.now());
       timer = setTimeout(function () { timer = null; last = Date.now(); fn(); }, wait);
     };
   }
@@ -174,11 +176,11 @@
       layout.parentNode.replaceChild(fresh, layout);
       document.dispatchEvent(new CustomEvent("tsunagu:inbox-refreshed"));
     }).catch(function () {});
-  }, 300, 3000);
+  }, 300, 3000, 700);
 
   /* Counts, SLA badges and the cancellation list catch up with a rare full refetch; the rows
      themselves are updated in place from the event (applyInboxChange). */
-  var reconcileInbox = throttle(function () { refreshInbox(); }, 2000, 30000);
+  var reconcileInbox = throttle(function () { refreshInbox(); }, 2000, 30000, 2000);
 
   function badge(kind, name, labels) {
     var span = document.createElement("span");
