@@ -25,11 +25,14 @@ class JsonFormatter(logging.Formatter):
 
 
 def init_logging(app: Flask) -> None:
-    @app.before_request
     def _request_id():
         g.request_started = (time.perf_counter(), time.thread_time())
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+
+    # First of all before_request functions: the id is in every log line (CSRF, rate limits), and
+    # Server-Timing counts their work.
+    app.before_request_funcs.setdefault(None, []).insert(0, _request_id)
 
     @app.after_request
     def _echo_request_id(response):
