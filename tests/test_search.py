@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from datetime import date, datetime, timezone
 
 import pytest
@@ -268,6 +269,32 @@ def test_killed_with_pending_work_leaves_the_queue_for_the_next_drain(app, corpu
     assert ticket_ids("停電", supervisor) == set()
     index_all()  # the lock died with the process
     assert ticket_ids("停電", supervisor) == {ticket.id}
+
+
+def test_workers_starting_together_create_the_index_once(app):
+    """Four worker processes find no index at the same instant: one creates it, the others open
+    it (none overwrites it, none moves a half-made one aside as damaged)."""
+    start = time.time() + 6  # every process has imported the app by then
+    script = textwrap.dedent(f"""
+        import time
+        from app import create_app
+        from config import TestingConfig
+        app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI={app.config['SQLALCHEMY_DATABASE_URI']!r},
+                         SEARCH_INDEX_DIR={app.config['SEARCH_INDEX_DIR']!r},
+                         INSTANCE_DIR={app.config['INSTANCE_DIR']!r})
+        with app.app_context():
+            from app.search import index as idx
+            time.sleep(max(0.0, {start} - time.time()))
+            ix, created = idx.open_or_create()
+            print("created" if created else "opened", ix.doc_count_all())
+    """)
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    procs = [subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE) for _ in range(4)]
+    results = [proc.communicate(timeout=120) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0] * 4, [err.decode()[-1500:] for _out, err in results]
+    assert sorted(out.decode().split()[0] for out, _err in results) == ["created", "opened", "opened", "opened"]
+    assert idx.index_exists()
 
 
 def test_a_corrupt_index_is_rebuilt_automatically(corpus, supervisor, client, login_as):

@@ -27,6 +27,7 @@ from whoosh.codec import whoosh3
 from whoosh.columns import NumericColumn
 from whoosh.filedb.filetables import FileFormatError
 from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.util.filelock import FileLock
 
 from app.search.analysis import name_analyzer, text_analyzer
 from app.search import skips  # noqa: F401  (patches W3LeafMatcher.skip_to)
@@ -198,12 +199,31 @@ def create_index(path: Optional[str] = None):
     return ix
 
 
+def _usable_index():
+    ix = open_index()
+    _check(ix)
+    return ix
+
+
 def open_or_create():
-    """(index, created): the writer's way in; a missing or damaged index is recreated empty."""
+    """(index, created): the writer's way in; a missing or damaged index is recreated empty.
+
+    Creating takes a file lock beside the index and looks again once it holds it: workers that
+    start together would otherwise each create the index over the other's (or move a half-made
+    one aside as damaged)."""
     try:
-        ix = open_index()
-        _check(ix)
-        return ix, False
-    except Exception as exc:
-        current_app.logger.warning("search index unusable (%s); recreating it", exc)
-        return create_index(), True
+        return _usable_index(), False
+    except Exception:
+        pass
+    path = index_dir()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    lock = FileLock(os.path.abspath(path) + ".create.lock")
+    lock.acquire(blocking=True)
+    try:
+        try:
+            return _usable_index(), False  # another worker made it while this one waited
+        except Exception as exc:
+            current_app.logger.warning("search index unusable (%s); recreating it", exc)
+            return create_index(path), True
+    finally:
+        lock.release()
