@@ -23,7 +23,10 @@ workers' delivery attempts fail temporarily and back off. An inbound thread POST
 time from the inbound POST's response (the message is stored) to each connected client's receipt
 of `inbox.changed` carrying that message_id; the event can arrive before the response does
 (emits happen right after commit), which counts as 0 ms; also reported: from the POST's start (an upper
-bound) and the spread from the first to the last client. Every message that any client missed
+bound) and the spread from the first to the last client. Per page, the app's own share comes
+from each response's Server-Timing header (app/ops/logs.py): wall time inside Flask (waiting for
+the GIL included) and the request thread's CPU time, so queueing in front of the app and
+contention inside it can be told apart. Every message that any client missed
 within 5 s counts as an error, as does every exception the web and worker processes log.
 
 The web processes are `gunicorn -w 1 --threads 100 --keep-alive 10` on `app:create_app(...)` with
