@@ -83,6 +83,21 @@ def _publish_updated(ticket: Ticket, agent: Agent, changes: list[str], after_mes
                 actor_id=agent.id, changes=changes, after_message=after_message)
 
 
+def _commit_message(message: Message, ticket: Ticket, agent: Agent, changes: list[str]) -> None:
+    """Commit an agent's reply or note, then publish "message.created" and the ticket.updated
+    that follows it (`after_message`). The ids are read before the commit, which expires every
+    object: read after it, each would cost a SELECT (and the first handler's commit expires
+    them again before the second event)."""
+    db.session.flush()
+    event = {"message_id": message.id, "ticket_id": ticket.id, "customer_id": ticket.customer_id,
+             "channel": message.channel, "direction": message.direction}
+    actor_id = agent.id
+    db.session.commit()
+    bus.publish("message.created", **event)
+    bus.publish("ticket.updated", ticket_id=event["ticket_id"], customer_id=event["customer_id"],
+                actor_id=actor_id, changes=changes, after_message=True)
+
+
 def _check_body(body: str) -> str:
     body = (body or "").strip()
     if not body:
@@ -165,10 +180,7 @@ def add_reply(agent: Agent, ticket: Ticket, body: str, status_after: str = "pend
     ticket.first_response_at = ticket.first_response_at or now
     ticket.last_agent_message_at = ticket.last_activity_at = now
     changed = _set_status(agent, ticket, status_after)
-    db.session.commit()
-    bus.publish("message.created", message_id=message.id, ticket_id=ticket.id,
-                customer_id=ticket.customer_id, channel=message.channel, direction="out")
-    _publish_updated(ticket, agent, ["reply"] + (["status"] if changed else []), after_message=True)
+    _commit_message(message, ticket, agent, ["reply"] + (["status"] if changed else []))
     return message
 
 
@@ -221,10 +233,7 @@ def add_note(agent: Agent, ticket: Ticket, body: str) -> Message:
                       created_at=now, received_at=now)
     db.session.add(message)
     ticket.last_activity_at = now
-    db.session.commit()
-    bus.publish("message.created", message_id=message.id, ticket_id=ticket.id,
-                customer_id=ticket.customer_id, channel=message.channel, direction="internal")
-    _publish_updated(ticket, agent, ["note"], after_message=True)
+    _commit_message(message, ticket, agent, ["note"])
     return message
 
 
