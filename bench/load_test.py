@@ -1,7 +1,7 @@
 """Load test on loopback: 50 agents with live Socket.IO connections browse, read and reply while
 inbound messages arrive at a steady rate; HTTP and live-update latency, errors, CPU and memory.
 
-    python bench/load_test.py                               # both setups, 60 s each
+    python bench/load_test.py                               # both setups, 180 s each, an agent's pace
     python bench/load_test.py --setup sqlite --duration 30 --agents 20 --rate 2
 
 Setups: `sqlite` = one gunicorn web process (1 worker, --threads) + one `flask worker` on a SQLite
@@ -558,13 +558,14 @@ def print_result(r: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--setup", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--duration", type=float, default=60, help="seconds of load per setup")
+    parser.add_argument("--duration", type=float, default=180, help="seconds of load per setup")
     parser.add_argument("--max-requests", type=int, default=20_000, help="agent requests per setup at most")
     parser.add_argument("--agents", type=int, default=50)
     parser.add_argument("--rate", type=float, default=5, help="inbound messages per second")
     parser.add_argument("--customers", type=int, default=2000, help="demo shop size to seed")
-    parser.add_argument("--think-min", type=float, default=1.0)
-    parser.add_argument("--think-max", type=float, default=5.0)
+    # An agent's pace: a page every ~10 s (the figures in bench/README.md); 1 and 5 triple it.
+    parser.add_argument("--think-min", type=float, default=5.0, help="seconds an agent reads before the next click, at least")
+    parser.add_argument("--think-max", type=float, default=15.0, help="... and at most")
     parser.add_argument("--reply-share", type=float, default=0.3, help="share of ticket views that reply")
     parser.add_argument("--no-browser-refresh", dest="browser_refresh", action="store_false",
                         help="do not simulate the inbox page's throttled refetch on inbox.changed")
