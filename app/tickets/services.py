@@ -75,12 +75,17 @@ def _set_status(agent: Agent, ticket: Ticket, new: str) -> bool:
     return True
 
 
-def _publish_updated(ticket: Ticket, agent: Agent, changes: list[str], after_message: bool = False) -> None:
+def _publish_updated(ticket: Ticket, agent: Agent, changes: list[str]) -> None:
+    _publish_ticket_updated(ticket.id, ticket.customer_id, agent.id, changes)
+
+
+def _publish_ticket_updated(ticket_id: int, customer_id: int, actor_id: int, changes: list[str],
+                            after_message: bool = False) -> None:
     """`after_message`: published right after the "message.created" of the same commit (a reply
     or note), so subscribers that recompute the whole ticket on either event (SLA clocks, the
     inbox row) have already done so and may skip this one."""
-    bus.publish("ticket.updated", ticket_id=ticket.id, customer_id=ticket.customer_id,
-                actor_id=agent.id, changes=changes, after_message=after_message)
+    bus.publish("ticket.updated", ticket_id=ticket_id, customer_id=customer_id, actor_id=actor_id,
+                changes=changes, after_message=after_message)
 
 
 def _commit_message(message: Message, ticket: Ticket, agent: Agent, changes: list[str]) -> None:
@@ -94,8 +99,7 @@ def _commit_message(message: Message, ticket: Ticket, agent: Agent, changes: lis
     actor_id = agent.id
     db.session.commit()
     bus.publish("message.created", **event)
-    bus.publish("ticket.updated", ticket_id=event["ticket_id"], customer_id=event["customer_id"],
-                actor_id=actor_id, changes=changes, after_message=True)
+    _publish_ticket_updated(event["ticket_id"], event["customer_id"], actor_id, changes, after_message=True)
 
 
 def _check_body(body: str) -> str:
