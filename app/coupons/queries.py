@@ -22,13 +22,12 @@ def ticket_coupons(ticket_id: int) -> list[Coupon]:
 
 def latest_code(ticket_id: int) -> Optional[str]:
     """The newest usable code on the ticket: the `coupon_code` macro variable."""
-    return db.session.scalar(select(Coupon.code).where(Coupon.ticket_id == ticket_id,
-                                                       Coupon.status == "issued")
-                             .order_by(Coupon.issued_at.desc(), Coupon.id.desc()).limit(1))
+    return newest_issued_code(list(db.session.scalars(
+        select(Coupon).where(Coupon.ticket_id == ticket_id, Coupon.status == "issued"))))
 
 
 def newest_issued_code(coupons: list[Coupon]) -> Optional[str]:
-    """What latest_code() answers, taken from the ticket's coupons already loaded (no query)."""
+    """The newest issued code among `coupons` (the ticket's, already loaded by the panel)."""
     issued = [c for c in coupons if c.status == "issued" and c.issued_at is not None]
     return max(issued, key=lambda c: (c.issued_at, c.id)).code if issued else None
 
