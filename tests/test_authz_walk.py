@@ -19,7 +19,7 @@ from tests.security_helpers import MARKER, build_world
 PUBLIC = {
     "auth.login", "auth.language", "ops.healthz", "ops.readyz", "static", "api.openapi_document",
     "calls.calls_webhook", "commerce_hooks.commerce_hook",
-    "survey.show", "survey.comment", "survey.answer",
+    "survey.show", "survey.comment", "survey.answer", "survey.pick",
 }
 SUPERVISOR_ONLY = {
     "macros.index", "macros.edit", "macros.delete", "macros.terms", "macros.term_action",

@@ -68,7 +68,7 @@ def load(token: str) -> SatisfactionResponse:
 
 
 def survey_url(token: str, score: Optional[int] = None) -> str:
-    endpoint, args = ("survey.answer", {"token": token, "score": score}) if score is not None else (
+    endpoint, args = ("survey.pick", {"token": token, "score": score}) if score is not None else (
         "survey.show", {"token": token})
     base = current_app.config.get("PUBLIC_BASE_URL")
     if base:

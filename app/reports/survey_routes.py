@@ -1,13 +1,16 @@
-"""Public survey pages (no login): /survey/<token>, one-click /survey/<token>/<score>, the comment.
+"""Public survey pages (no login): /survey/<token>, /survey/<token>/<score>, the comment.
 
-The one-click link records on GET because that is what "one click from the email" means; it is
-safe to repeat: the same score again changes nothing, another score within the change window
-replaces it, and after the window nothing changes any more. HEAD requests (link checkers) never
-record. The comment is a POST with a CSRF token.
+A link in the email (GET /survey/<token>/<score>) only shows the page with that score picked and
+one "send" button: mail scanners and link previewers fetch every link of a message, so a GET
+must never record a score or open a detractor follow-up (issue 20, item 4). The score is
+recorded by an explicit POST (the button, or any score button on the page) with a CSRF token.
+Recording is safe to repeat: the same score again changes nothing, another score within the
+change window replaces it, and after the window nothing changes any more. The comment is a POST
+too.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import TextAreaField
@@ -50,15 +53,30 @@ def show(token: str):
     return render_template("reports/survey.html", survey=survey, token=token, form=_prefilled(survey))
 
 
-@bp.route("/<token>/<int:score>", methods=["GET"])
-def answer(token: str, score: int):
-    """Record the clicked score (idempotent, changeable for a while) and offer a comment."""
+@bp.get("/<token>/<int:score>")
+def pick(token: str, score: int):
+    """The page with the clicked score picked and one button to send it; records nothing."""
     if score < 0 or score > 10:
         abort(404)
     try:
         survey = service.load(token)
-        if request.method == "GET":  # Flask answers HEAD with this view too: never record on HEAD
-            service.record_score(survey, score)
+    except service.SurveyError as exc:
+        return _error(exc.kind)
+    return render_template("reports/survey.html", survey=survey, token=token, form=_prefilled(survey),
+                           picked=score)
+
+
+@bp.post("/<token>/<int:score>")
+def answer(token: str, score: int):
+    """Record the score (idempotent, changeable for a while) and offer a comment."""
+    if score < 0 or score > 10:
+        abort(404)
+    form = FlaskForm()  # CSRF only
+    try:
+        survey = service.load(token)
+        if not form.validate_on_submit():
+            return _error("invalid")
+        service.record_score(survey, score)
     except service.SurveyError as exc:
         return _error(exc.kind)
     return render_template("reports/survey.html", survey=survey, token=token, form=_prefilled(survey),
