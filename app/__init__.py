@@ -155,9 +155,9 @@ def register_subscribers(app: Flask) -> None:
     import app.channels.email.autoack  # noqa: F401  (acknowledges new email tickets when configured)
     import app.channels.email.poller  # noqa: F401  (email poll job + `flask poll email`)
     import app.retention.cases  # noqa: F401  (cancellation intent on message.ingested)
-    from app.retention.delivery import register_worker_job
+    from app.shop.delivery import register_worker_job
 
-    register_worker_job()  # commerce backend retries
+    register_worker_job()  # shop backend retries
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from app.commerce.hooks import check_signature
 from app.extensions import db
 from app.models import Order, Subscription
-from app.retention.backends import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from app.shop.backends import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from tests.retention_helpers import make_product
 
 SECRET = "hook-secret"

@@ -10,9 +10,10 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import Event, RetentionCase, Subscription, SubscriptionAction, utcnow
-from app.retention import delivery, panel, services
+from app.retention import panel, services
 from app.retention.actions import ActionError
-from app.retention.backends import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookBackend, sign, verify
+from app.shop import delivery
+from app.shop.backends import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookBackend, sign, verify
 from tests.factories import make_ticket
 from tests.retention_helpers import make_product, make_subscription, req  # noqa: F401  (fixture)
 from tests.shop_server import ShopServer

@@ -21,7 +21,8 @@ from marshmallow import ValidationError
 from app.commerce.schemas import SCHEMAS
 from app.commerce.upserts import UpsertError, upsert
 from app.extensions import csrf, db
-from app.retention.backends import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from app.shop.backends import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from app.shop.delivery import shop_result
 
 bp = Blueprint("commerce_hooks", __name__)
 
@@ -59,8 +60,6 @@ def commerce_hook():
     kind = event["type"].split(".", 1)[0]
     data = event["data"]
     if event["type"] == "action.result":
-        from app.retention.delivery import shop_result
-
         action = shop_result(str(data.get("key", "")), bool(data.get("ok")), str(data.get("error") or ""))
         if action is None:
             return jsonify(error="not_found", message="no action with that key"), 404

@@ -9,7 +9,7 @@ Money rules live in the database transaction, not only in Python:
   concurrent approval changes nothing;
 - the idempotency key is unique, so a double submit stores one coupon.
 Every refusal is an Event ("coupon.denied") with who, what and why. Side effects (Socket.IO, the
-shop) run after commit through app.bus.
+shop through app.coupons.shop) run after commit through app.bus.
 """
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from app.coupons.ledger import (budget_month, charge_budget, insert_ignoring_con
                                 lock_customer)
 from app.coupons.queries import (latest_code, month_spent, pending_requests,  # noqa: F401
                                  ticket_coupons)
+from app.coupons.shop import queue_for_shop
 from app.extensions import db
 from app.models import Agent, Coupon, CouponRedemption, Event, Ticket, utcnow
 
@@ -204,8 +205,6 @@ def _store(agent: Agent, ticket: Ticket, data: CouponInput, key: Optional[str],
            note=coupon.reason_text, reason=coupon.reason, over=verdict.over,
            expires_at=data.expires_at.isoformat(), max_uses=data.max_uses)
     if verdict.within:
-        from app.coupons.shop import queue_for_shop
-
         queue_for_shop(coupon, agent)
     return coupon
 
@@ -244,8 +243,6 @@ def decide(supervisor: Agent, coupon_id: int, approve: bool, note: str = "") -> 
     _event("coupon.approved" if approve else "coupon.refused", supervisor, coupon=coupon, note=note,
            requested_by_id=coupon.issued_by_id)
     if approve:
-        from app.coupons.shop import queue_for_shop
-
         queue_for_shop(coupon, supervisor)
     db.session.commit()
     _publish(coupon, "coupon.decided")

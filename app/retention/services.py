@@ -2,9 +2,10 @@
 
 `execute()` validates through actions.preview (nothing is written when it refuses), records the
 SubscriptionAction (pending, with before/after, the reply draft and an Event saying who and why)
-in one transaction, then hands it to the commerce backend after commit (delivery.deliver). The
-local subscription changes only when the backend acknowledges (`on_acknowledged`), so the local
-record and the shop agree, or the action is visibly pending or failed.
+in one transaction, then hands it to the shop after commit (app.shop.delivery.deliver). The
+local subscription changes only when the shop acknowledges (`on_acknowledged`, registered with
+app.shop.delivery), so the local record and the shop agree, or the action is visibly pending or
+failed.
 """
 from __future__ import annotations
 
@@ -20,12 +21,14 @@ from sqlalchemy import func, select, text
 from app.extensions import db
 from app.models import (Agent, Coupon, Customer, Event, Product, Subscription, SubscriptionAction, Ticket,
                         utcnow)
+from app.coupons import services as coupons
+from app.coupons.policy import active_reasons
 from app.retention import actions as act
-from app.retention import backends, delivery
 from app.retention.actions import ActionError
 from app.retention.cases import case_for, record_outcome
 from app.retention.dates import Calendar
 from app.retention.replies import draft
+from app.shop import delivery
 
 
 @dataclass
@@ -37,12 +40,8 @@ class Outcome:
 
 
 def coupon_service():
-    """The coupon feature's services module, or None while it does not exist."""
-    try:
-        from app.coupons import services
-    except ImportError:
-        return None
-    return services if hasattr(services, "issue") and hasattr(services, "CouponInput") else None
+    """The coupon feature's services module (the panel offers coupons through it)."""
+    return coupons
 
 
 def calendar(now: Optional[datetime] = None) -> Calendar:
@@ -137,13 +136,11 @@ def execute(agent: Agent, ticket: Ticket, kind: str, params: dict, subscription_
         pv = preview_for(ticket, sub, kind, params)
         case = case_for(ticket.id)
         facts = dict(_facts(ticket, case, current_app.config["TIMEZONE"]), **pv.facts, locked_date=pv.locked_date)
-        action = SubscriptionAction(
+        action = delivery.new_action(
             case_id=case.id if case else None, ticket_id=ticket.id, customer_id=ticket.customer_id,
             subscription_id=sub.id, kind=kind, params=pv.params, before=pv.before, after=pv.after,
-            note=(note or "").strip(), actor_id=agent.id, backend=backends.configured_name(current_app.config),
-            backend_status="pending", idempotency_key=key,
+            note=(note or "").strip(), actor_id=agent.id, idempotency_key=key,
             reply_draft=draft(kind, case.lang if case else "ja", facts))
-        db.session.add(action)
         if case is not None and case.subscription_id is None:
             case.subscription_id = sub.id
         db.session.flush()
@@ -170,11 +167,6 @@ def _status_message(status: str, action: SubscriptionAction) -> str:
 
 
 def _execute_coupon(agent: Agent, ticket: Ticket, params: dict, note: str, key: Optional[str]) -> Outcome:
-    coupons = coupon_service()
-    if coupons is None:
-        raise ActionError(_l("Coupons are not available."))
-    from app.coupons.policy import active_reasons
-
     pv = act.preview("coupon", None, params, calendar())
     reasons = active_reasons()
     reason = "解約防止" if "解約防止" in reasons else (reasons[0] if reasons else "")
@@ -202,6 +194,7 @@ def _execute_coupon(agent: Agent, ticket: Ticket, params: dict, note: str, key: 
     return Outcome(action, str(_l("Coupon %(code)s issued.", code=coupon.code)))
 
 
+@delivery.on_acknowledged
 def on_acknowledged(action: SubscriptionAction) -> None:
     """Apply what the shop acknowledged to the local record and settle the case (caller commits)."""
     sub = action.subscription

@@ -4,8 +4,9 @@ An action is stored 'pending' with its before/after in the transaction that deci
 commit, `deliver()` claims it (a conditional UPDATE, so the web request and the worker never send
 the same action twice at once), calls the backend outside any transaction, and records the
 answer in a new one:
-- acked: the after-state is written onto the local subscription and the case outcome set — only
-  now, so the local record and the shop agree;
+- acked: the features that queued the action are told (`on_acknowledged` handlers, in the same
+  transaction): retention writes the after-state onto the local subscription only now, so the
+  local record and the shop agree;
 - pending + retry: sent again by the worker with backoff, up to COMMERCE_BACKEND_MAX_ATTEMPTS,
   then failed with the last error;
 - pending without retry (202): the shop confirms later through POST /hooks/commerce;
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from flask import current_app
 from sqlalchemy import or_, select, update
@@ -23,17 +24,34 @@ from sqlalchemy import or_, select, update
 from app import bus
 from app.extensions import db
 from app.models import Customer, Event, SubscriptionAction, utcnow
-from app.retention import backends
-from app.retention.backends import ACKED, FAILED, PENDING, BackendResult
+from app.outbox.service import backoff
+from app.shop import backends
+from app.shop.backends import ACKED, FAILED, PENDING, BackendResult
+from app.worker import register_job
 
 log = logging.getLogger(__name__)
 CLAIM_SECONDS = 120
 
+AckHandler = Callable[[SubscriptionAction], None]
+_ack_handlers: list[AckHandler] = []
 
-def backoff(attempts: int) -> timedelta:
-    from app.outbox.service import backoff as outbox_backoff
 
-    return outbox_backoff(attempts)
+def on_acknowledged(handler: AckHandler) -> AckHandler:
+    """Register `handler(action)`, called when the shop applied an action, inside the transaction
+    that records it (the handler must not commit). Usable as a decorator; registering twice is a
+    no-op. This is how the shop package tells retention (or any feature) without importing it."""
+    if handler not in _ack_handlers:
+        _ack_handlers.append(handler)
+    return handler
+
+
+def new_action(**fields: Any) -> SubscriptionAction:
+    """A pending action for the configured backend, added to the current transaction (the caller
+    commits, then calls deliver() with its id)."""
+    fields.setdefault("backend", backends.configured_name(current_app.config))
+    action = SubscriptionAction(backend_status=PENDING, **fields)
+    db.session.add(action)
+    return action
 
 
 def payload(action: SubscriptionAction) -> dict[str, Any]:
@@ -107,12 +125,12 @@ def record_result(action_id: int, result: BackendResult) -> str:
 
 
 def acknowledge(action: SubscriptionAction) -> None:
-    """The shop applied it: make the local record agree and settle the case (caller commits)."""
-    from app.retention.services import on_acknowledged
-
+    """The shop applied it: tell the registered features, which make the local record agree
+    (caller commits)."""
     action.backend_status, action.acked_at = ACKED, utcnow()
     action.backend_error, action.next_attempt_at = None, None
-    on_acknowledged(action)
+    for handler in list(_ack_handlers):
+        handler(action)
 
 
 def _fail(action: SubscriptionAction, error: str) -> None:
@@ -163,6 +181,4 @@ def _job(app) -> int:
 
 
 def register_worker_job() -> None:
-    from app.worker import register_job
-
-    register_job("retention.backend", _job, every=15)
+    register_job("shop.backend", _job, every=15)

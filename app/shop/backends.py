@@ -1,4 +1,4 @@
-"""Commerce backends: how a subscription action (or a coupon) reaches the shop system.
+"""Shop backends: how a subscription action (or a coupon) reaches the shop system.
 
 `local` (the default, and the demo): Tsunagu's own records are the truth, so an action is
 acknowledged at once. `webhook`: a signed JSON POST to the shop's endpoint
@@ -9,7 +9,7 @@ Answers: 200/201/204 = applied; 202 = accepted, the shop confirms later through
 POST /hooks/commerce (event `action.result`); 408/425/429/5xx, timeouts and connection errors =
 retried with backoff; any other 4xx = refused, with the shop's message as the reason.
 
-Backends only talk to the shop; they never touch the database (see delivery.py for that).
+Backends only talk to the shop; they never touch the database (app.shop.delivery does).
 """
 from __future__ import annotations
 
@@ -143,9 +143,3 @@ def get(name: str, config: Mapping[str, Any]) -> CommerceBackend:
 def configured_name(config: Mapping[str, Any]) -> str:
     return config.get("COMMERCE_BACKEND") or "local"
 
-
-def deliver(action_id: int) -> None:
-    """Send a pending action now (after its transaction committed); see delivery.deliver."""
-    from app.retention.delivery import deliver as _deliver
-
-    _deliver(action_id)
