@@ -1,12 +1,14 @@
 """Calls: POST /calls logs a phone call (from a phone system) through the one ingest path."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import request
 from marshmallow import Schema, ValidationError, fields, validate
 
 from app.api import bp
 from app.api.auth import bad_request, current_agent, flatten_errors, validation_error
-from app.api.schemas import Text
+from app.fields import Moment, Text, Whole
 from app.calls.services import CALL_DIRECTIONS, OUTCOMES, CallInput, log_call
 from app.extensions import db
 from app.ingest import IngestError
@@ -19,11 +21,11 @@ class CallInSchema(Schema):
     number = Text(required=True, validate=validate.Length(min=1, max=40),
                   metadata={"example": "090-1234-5678"})
     direction = fields.String(load_default="inbound", validate=validate.OneOf(CALL_DIRECTIONS))
-    started_at = fields.AwareDateTime(required=True, format="iso")
-    duration_seconds = fields.Integer(load_default=0, validate=validate.Range(min=0, max=86400))
+    started_at = Moment(required=True)
+    duration_seconds = Whole(load_default=0, validate=validate.Range(min=0, max=86400))
     summary = Text(load_default="", validate=validate.Length(max=20000))
     outcome = fields.String(load_default="resolved", validate=validate.OneOf(OUTCOMES))
-    follow_up_at = fields.AwareDateTime(load_default=None, allow_none=True, format="iso",
+    follow_up_at = Moment(load_default=None, allow_none=True, max_future=timedelta(days=400),
                                         metadata={"description": "Callback promised by this time"})
     caller_name = Text(load_default="", validate=validate.Length(max=200))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from app.fields import Text
+from app.fields import Moment, Text
 from app.channels import registry
 from app.models import IDENTITY_KINDS, STATUSES
 
@@ -68,8 +68,8 @@ class MessageInSchema(Schema):
     text = Text(load_default="", metadata={"description": "Plain-text body (at most MAX_BODY_CHARS)"})
     html = Text(load_default=None, allow_none=True,
                 metadata={"description": "Optional HTML body; sanitised with nh3 before storing"})
-    created_at = fields.AwareDateTime(
-        format=ISO, load_default=None, allow_none=True,
+    created_at = Moment(
+        load_default=None, allow_none=True,
         metadata={"description": "When the customer sent it: ISO 8601 with a UTC offset. "
                                  "Omitted or null: the time of this request."})
     thread_key = Text(load_default=None, allow_none=True, validate=validate.Length(max=500),

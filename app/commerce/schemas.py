@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from app.fields import Text
+from app.fields import Day, Moment, Text, Whole
 from app.models.commerce import SUBSCRIPTION_STATUSES
 
 ORDER_STATUSES = ("ordered", "shipped", "delivered", "cancelled", "returned")
@@ -41,8 +41,8 @@ class ProductInSchema(_Strict):
     variant = Text(load_default="", validate=validate.Length(max=100), metadata={"example": "30包"})
     family = Text(load_default="", validate=validate.Length(max=100),
                   metadata={"description": "Variants of one product share a family (swap candidates)"})
-    price = fields.Integer(load_default=0, validate=validate.Range(min=0), metadata={"description": "Yen, tax included"})
-    subscription_price = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
+    price = Whole(load_default=0, validate=validate.Range(min=0), metadata={"description": "Yen, tax included"})
+    subscription_price = Whole(load_default=None, allow_none=True, validate=validate.Range(min=0))
     active = fields.Boolean(load_default=True)
 
 
@@ -57,14 +57,14 @@ class OrderLineInSchema(_Strict):
     product_external_id = Text(load_default=None, allow_none=True, validate=_ID,
                                metadata={"description": "The product's external id or SKU (商品コード)"})
     name = Text(load_default="", validate=validate.Length(max=200))
-    quantity = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
-    unit_price = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    quantity = Whole(load_default=1, validate=validate.Range(min=1, max=100000))
+    unit_price = Whole(load_default=0, validate=validate.Range(min=0))
 
 
 class OrderInSchema(CustomerRefMixin, _Strict):
-    ordered_at = fields.AwareDateTime(required=True, format="iso",
+    ordered_at = Moment(required=True,
                                       metadata={"description": "ISO 8601 with a UTC offset"})
-    total = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0),
+    total = Whole(load_default=None, allow_none=True, validate=validate.Range(min=0),
                            metadata={"description": "Yen; defaults to the sum of the lines"})
     status = fields.String(load_default="ordered", validate=validate.OneOf(ORDER_STATUSES))
     coupon_code = Text(load_default=None, allow_none=True, validate=validate.Length(max=40))
@@ -75,16 +75,16 @@ class OrderInSchema(CustomerRefMixin, _Strict):
 class SubscriptionInSchema(CustomerRefMixin, _Strict):
     product_external_id = Text(required=True, validate=_ID)
     status = fields.String(load_default="active", validate=validate.OneOf(SUBSCRIPTION_STATUSES))
-    cycle_days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=365))
-    quantity = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1000))
-    price = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0),
+    cycle_days = Whole(load_default=30, validate=validate.Range(min=1, max=365))
+    quantity = Whole(load_default=1, validate=validate.Range(min=1, max=1000))
+    price = Whole(load_default=None, allow_none=True, validate=validate.Range(min=0),
                            metadata={"description": "Yen per delivery; defaults to the product's price x quantity"})
-    next_ship_date = fields.Date(load_default=None, allow_none=True)
-    last_ship_date = fields.Date(load_default=None, allow_none=True)
-    deliveries = fields.Integer(load_default=0, validate=validate.Range(min=0))
-    started_on = fields.Date(load_default=None, allow_none=True)
-    paused_until = fields.Date(load_default=None, allow_none=True)
-    cancelled_at = fields.AwareDateTime(load_default=None, allow_none=True, format="iso")
+    next_ship_date = Day(load_default=None, allow_none=True)
+    last_ship_date = Day(load_default=None, allow_none=True)
+    deliveries = Whole(load_default=0, validate=validate.Range(min=0))
+    started_on = Day(load_default=None, allow_none=True)
+    paused_until = Day(load_default=None, allow_none=True)
+    cancelled_at = Moment(load_default=None, allow_none=True)
 
 
 class UpsertResultSchema(Schema):
