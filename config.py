@@ -155,6 +155,8 @@ class Config:
 
     CALLS_WEBHOOK_SECRET = os.environ.get("CALLS_WEBHOOK_SECRET")
     COMMERCE_WEBHOOK_SECRET = os.environ.get("COMMERCE_WEBHOOK_SECRET")
+    #: Bearer token a monitor sends to see /healthz details (admins signed in see them anyway).
+    HEALTH_TOKEN = os.environ.get("HEALTH_TOKEN")
 
 
 class DevelopmentConfig(Config):

@@ -9,7 +9,8 @@ from app.models import utcnow
 def test_healthz_reports_database_and_channels(app, client):
     record_success("email", "support@shop/INBOX")
     record_error("x", "123", "401 Unauthorized")
-    response = client.get("/healthz")
+    app.config["HEALTH_TOKEN"] = "monitor-token-for-tests"
+    response = client.get("/healthz", headers={"Authorization": "Bearer monitor-token-for-tests"})
     assert response.status_code == 200
     body = response.json
     assert body["database"] == "ok" and body["redis"] == "not configured"
@@ -20,7 +21,8 @@ def test_healthz_reports_database_and_channels(app, client):
 
 def test_healthz_checks_redis_when_configured(app, client, redis_server):
     app.config["REDIS_URL"] = redis_server.url
-    assert client.get("/healthz").json["redis"] == "ok"
+    app.config["HEALTH_TOKEN"] = "monitor-token-for-tests"
+    assert client.get("/healthz", headers={"Authorization": "Bearer monitor-token-for-tests"}).json["redis"] == "ok"
     app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"
     assert client.get("/healthz").status_code == 503
 

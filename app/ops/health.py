@@ -1,9 +1,17 @@
-"""/healthz (database, Redis, each channel's last successful poll) and /readyz (can serve)."""
+"""/healthz (database, Redis, each channel's last successful poll) and /readyz (can serve).
+
+Anyone may ask /healthz whether we are up, so its public answer is the status alone (with the
+status code): the details name mailboxes, the X account id and error texts (issue 20, item 7).
+The details are for a signed-in admin or a monitor holding HEALTH_TOKEN
+(`Authorization: Bearer <HEALTH_TOKEN>`).
+"""
 from __future__ import annotations
 
+import hmac
 from datetime import timedelta
 
-from flask import current_app, jsonify
+from flask import current_app, jsonify, request
+from flask_login import current_user
 from sqlalchemy import text
 
 from app.channels.state import states
@@ -46,18 +54,32 @@ def _channels() -> list[dict]:
     return report
 
 
+def may_see_details() -> bool:
+    """A signed-in admin, or the HEALTH_TOKEN bearer (compared in constant time)."""
+    expected = current_app.config.get("HEALTH_TOKEN") or ""
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if expected and scheme.lower() == "bearer" and hmac.compare_digest(
+            given.strip().encode("utf-8", "surrogateescape"), expected.encode("utf-8")):
+        return True
+    return bool(getattr(current_user, "is_authenticated", False) and current_user.is_admin)
+
+
 @bp.route("/healthz")
 @csrf.exempt
 @limiter.exempt
 def healthz():
-    """200 when the database (and Redis, if configured) answer; channel freshness is reported."""
+    """200 when the database (and Redis, if configured) answer; details only for admins/monitors."""
     db_ok, db_detail = _check_db()
     redis_ok, redis_detail = _check_redis()
     channels = _channels() if db_ok else []
     ok = db_ok and redis_ok
-    body = {"status": "ok" if ok and all(c["ok"] for c in channels) else ("degraded" if ok else "down"),
-            "database": db_detail, "redis": redis_detail, "channels": channels}
-    return jsonify(body), 200 if ok else 503
+    body = {"status": "ok" if ok and all(c["ok"] for c in channels) else ("degraded" if ok else "down")}
+    if may_see_details():
+        body.update(database=db_detail, redis=redis_detail, channels=channels)
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Vary"] = "Authorization, Cookie"
+    return response, 200 if ok else 503
 
 
 @bp.route("/readyz")
