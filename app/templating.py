@@ -23,7 +23,7 @@ PRIORITY_LABELS = {"low": _l("Low"), "normal": _l("Normal"), "high": _l("High"),
 DIRECTION_LABELS = {"in": _l("Received"), "out": _l("Sent"), "internal": _l("Internal note")}
 DELIVERY_LABELS = {
     "received": _l("Received"), "note": _l("Note"), "queued": _l("Queued"), "sending": _l("Sending"),
-    "sent": _l("Sent"), "failed": _l("Failed"),
+    "sent": _l("Sent"), "failed": _l("Failed"), "unverified": _l("Probably sent — check"),
 }
 ROLE_LABELS = {"agent": _l("Agent"), "supervisor": _l("Supervisor"), "admin": _l("Admin")}
 SUBSCRIPTION_LABELS = {"active": _l("Active"), "paused": _l("Paused"), "cancelled": _l("Cancelled")}

@@ -194,3 +194,55 @@ def test_two_identical_queued_replies_post_once_and_both_settle(conversation, xs
 
     assert len(xserver.our_posts()) == 1
     assert _item(first).result["post_id"] == _item(second).result["post_id"]
+
+
+def test_duplicate_403_whose_post_cannot_be_looked_up_is_probably_sent_never_queued(conversation, xserver):
+    """The answer to our post was lost, and the look-up of our timeline answers 404: the row is
+    'unverified' ("probably sent — check") at once, not queued for ever, and is never posted again."""
+    ticket, latest = conversation
+    xserver.script("POST", "/2/tweets$", 503, after_create=True)  # X posted it, the answer was lost
+    xserver.script("GET", r"/2/users/\d+/tweets$", 404, times=50)
+    message_id = _queue(ticket, "ご不便をおかけし申し訳ございません。", latest["id"])
+    assert outbox.deliver_due() == {"queued": 1}
+    _due_now(message_id)
+
+    assert outbox.deliver_due() == {"unverified": 1}
+
+    item = _item(message_id)
+    assert item.status == "unverified" and item.claimed_by is None
+    assert "duplicate" in item.last_error and "looking for our earlier post failed" in item.last_error
+    _due_now(message_id)
+    assert outbox.deliver_due() == {}  # never claimed again
+    assert outbox.deliver_item(item.id) == "unverified"  # nor sent by a direct call
+    assert len(xserver.requests_to("POST", "/2/tweets$")) == 2 and len(xserver.our_posts()) == 1
+    assert db.session.get(Message, message_id).delivery_status == "unverified"
+
+
+def test_duplicate_403_with_our_post_beyond_the_recent_page_is_probably_sent(conversation, xserver):
+    ticket, latest = conversation
+    xserver.script("POST", "/2/tweets$", 503, after_create=True)
+    message_id = _queue(ticket, "配送業者に確認いたします。", latest["id"])
+    assert outbox.deliver_due() == {"queued": 1}
+    for n in range(100):  # a busy account: our lost reply is no longer among the latest 100
+        xserver.add_post(xserver.user_id, f"お知らせ {n}", mention_us=False)
+    _due_now(message_id)
+
+    assert outbox.deliver_due() == {"unverified": 1}
+
+    assert "not among our recent posts" in _item(message_id).last_error
+    assert len(xserver.requests_to("POST", "/2/tweets$")) == 2
+
+
+def test_an_unverified_reply_shows_probably_sent_on_the_ticket(conversation, xserver, client, login_as, agent):
+    ticket, latest = conversation
+    xserver.script("POST", "/2/tweets$", 503, after_create=True)
+    xserver.script("GET", r"/2/users/\d+/tweets$", 503, times=50)
+    message_id = _queue(ticket, "返金の手続きを進めます。", latest["id"])
+    outbox.deliver_due()
+    _due_now(message_id)
+    assert outbox.deliver_due() == {"unverified": 1}
+    ticket.assignee_id = agent.id
+    db.session.commit()
+    login_as(agent)
+    html = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    assert "delivery-unverified" in html and "Retry" not in html.split("delivery-unverified", 1)[1][:600]

@@ -119,7 +119,7 @@ class MessageSchema(Schema):
     body_text = fields.String()
     created_at = fields.DateTime(format=ISO)
     delivery_status = fields.String(
-        metadata={"enum": ["received", "note", "queued", "sending", "sent", "failed"]})
+        metadata={"enum": ["received", "note", "queued", "sending", "sent", "failed", "unverified"]})
 
 
 class TicketSchema(Schema):

@@ -28,6 +28,11 @@ class PermanentFailure(DeliveryError):
     """Do not retry (5xx SMTP, 403 from X): the agent sees the reason and may retry by hand."""
 
 
+class UnconfirmedDelivery(DeliveryError):
+    """The channel says it already has this message (X's duplicate-content 403) but we could not
+    find it: probably sent. Never retried nor resent; an agent checks (outbox status 'unverified')."""
+
+
 @dataclass(frozen=True)
 class OutboundMessage:
     """What the outbox hands an adapter: everything needed to deliver, no ORM objects."""

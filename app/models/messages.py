@@ -102,7 +102,7 @@ class Attachment(db.Model):
     message: Mapped[Message] = relationship(back_populates="attachments")
 
 
-OUTBOX_STATUSES = ("queued", "sending", "sent", "failed")
+OUTBOX_STATUSES = ("queued", "sending", "sent", "failed", "unverified")
 
 
 class OutboxItem(db.Model):
@@ -113,7 +113,8 @@ class OutboxItem(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
     channel: Mapped[str] = mapped_column(String(20))
-    #: queued | sending | sent | failed
+    #: queued | sending | sent | failed | unverified (the channel says it has it, unconfirmed:
+    #: "probably sent — check"; never resent)
     status: Mapped[str] = mapped_column(String(10), default="queued")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

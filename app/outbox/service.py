@@ -3,7 +3,13 @@
 A row is claimed (status 'sending', a claim that expires) in its own committed transaction before
 the adapter is called, so two workers never deliver the same row; on PostgreSQL the claim uses
 FOR UPDATE SKIP LOCKED. A temporary failure backs off exponentially; a permanent one, or too many
-attempts, marks the row failed with the channel's answer for the agent to see.
+attempts, marks the row failed with the channel's answer for the agent to see. A channel that
+says it already has the message but cannot show it (UnconfirmedDelivery) marks the row
+'unverified' ("probably sent — check"): never queued again, never resent by the worker.
+
+Never to ourselves, never to a made-up address: a recipient that is one of our own addresses
+(MAIL_FROM, a configured mailbox) or a placeholder for a sender the channel could not read is
+refused, before queueing (`recipient_refusal`, asked by the reply path) and again at delivery.
 """
 from __future__ import annotations
 
@@ -19,8 +25,9 @@ from sqlalchemy import or_, select, update
 
 from app import bus
 from app.channels import registry
-from app.channels.base import OutboundMessage, PermanentFailure, TemporaryFailure
+from app.channels.base import OutboundMessage, PermanentFailure, TemporaryFailure, UnconfirmedDelivery
 from app.extensions import db
+from app.ingest.identity import is_placeholder, own_addresses
 from app.models import Customer, Message, OutboxItem, utcnow
 
 log = logging.getLogger(__name__)
@@ -114,7 +121,7 @@ def deliver_item(item_id: int, owner: Optional[str] = None) -> str:
         log.warning("outbox row %s: the claim of %s expired and was taken over; not sending", item_id, owner)
         return "lost"
     item = db.session.get(OutboxItem, item_id)
-    if item is None or item.status in ("sent", "failed"):
+    if item is None or item.status in ("sent", "failed", "unverified"):
         return item.status if item else "missing"
     message = item.message
     item.attempts += 1
@@ -126,6 +133,8 @@ def deliver_item(item_id: int, owner: Optional[str] = None) -> str:
         return _failed_attempt(item, exc.detail, exc.retry_after)
     except PermanentFailure as exc:
         return _give_up(item, exc.detail)
+    except UnconfirmedDelivery as exc:
+        return _give_up(item, exc.detail, status="unverified")
     except Exception as exc:  # an adapter bug must not kill the worker or lose the row
         log.exception("outbox delivery of %s crashed", item_id)
         return _failed_attempt(item, f"{type(exc).__name__}: {exc}", None)

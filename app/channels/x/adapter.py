@@ -4,7 +4,10 @@ Every post becomes an InboundMessage whose raw source is that post's own JSON do
 its author from `includes.users`, and the partial errors that concern it), so a post whose author
 is deleted or protected is still stored, with the reason. Replies go out with POST /2/tweets and
 `reply.in_reply_to_tweet_id`; a 403 "duplicate content" first looks for our earlier post (a retry
-after a timeout may follow a success) so a reply is never posted twice.
+after a timeout may follow a success) so a reply is never posted twice. When that look-up fails,
+or finds no post of ours with that text at all, the reply is probably out there but unconfirmed:
+UnconfirmedDelivery, which the outbox marks "probably sent — check" instead of retrying it for ever
+(issue 20, item 8). Only the same text found replying to another post means ours was not posted.
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ import requests
 import tweepy
 
 from app.channels.base import (ChannelAdapter, DeliveryResult, OutboundMessage, PermanentFailure,
-                               TemporaryFailure)
+                               TemporaryFailure, UnconfirmedDelivery)
 from app.channels.x.client import RateLimit, error_detail, has_user_keys, make_client, rate_limit
 from app.channels.x.text import validate_public_reply
 from app.ingest.identity import Sender
@@ -192,15 +195,23 @@ class XChannel(ChannelAdapter):
 
     def find_own_reply(self, text: str, in_reply_to: str) -> Optional[dict[str, Any]]:
         """Our recent post replying to `in_reply_to` with the same text (after a duplicate 403)."""
+        return self.look_for_own_reply(text, in_reply_to)[0]
+
+    def look_for_own_reply(self, text: str, in_reply_to: str) -> tuple[Optional[dict[str, Any]], bool]:
+        """(our recent reply to `in_reply_to` with this text or None, whether our recent posts hold
+        this text at all). XFetchError when the look-up fails."""
         client = self._client()
         response = self._read(client.get_users_tweets, self.user_id, max_results=100,
                               tweet_fields=["referenced_tweets", "created_at", "conversation_id"])
-        wanted = _comparable(text)
+        wanted, seen = _comparable(text), False
         for post in response.json().get("data") or []:
+            if _comparable(post.get("text", "")) != wanted:
+                continue
+            seen = True
             replied = {str(r.get("id")) for r in post.get("referenced_tweets") or [] if r.get("type") == "replied_to"}
-            if str(in_reply_to) in replied and _comparable(post.get("text", "")) == wanted:
-                return post
-        return None
+            if str(in_reply_to) in replied:
+                return post, True
+        return None, seen
 
     def _result(self, post_id: str, **extra: Any) -> DeliveryResult:
         url = post_url(post_id, self.config.get("X_HANDLE"))
@@ -231,12 +242,13 @@ class XChannel(ChannelAdapter):
             if "duplicate" not in detail.lower():
                 raise PermanentFailure(detail) from exc
             try:
-                earlier = self.find_own_reply(outbound.body_text, str(in_reply_to))
-            except XFetchError as lookup:
-                raise TemporaryFailure(f"{detail} (looking for our earlier post failed: {lookup.detail})",
-                                       lookup.retry_after) from exc
-            if earlier is None:
+                earlier, seen = self.look_for_own_reply(outbound.body_text, str(in_reply_to))
+            except XFetchError as lookup:  # X has the text; whether as our reply here, unknown
+                raise UnconfirmedDelivery(f"{detail} (looking for our earlier post failed: {lookup.detail})") from exc
+            if earlier is None and seen:  # the same text answers another post: ours was not posted
                 raise PermanentFailure(detail) from exc
+            if earlier is None:  # older than our recent posts, or deleted: cannot confirm
+                raise UnconfirmedDelivery(f"{detail} (our earlier post was not among our recent posts)") from exc
             # Our earlier attempt was posted. Its id goes in meta only: if two identical replies were
             # queued, both find the same post, and the unique external id must not collide.
             found = self._result(str(earlier["id"]), recovered=True)
