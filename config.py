@@ -76,6 +76,9 @@ class Config:
     #: Several mailboxes polled independently (JSON list; entries default to the IMAP_* values),
     #: e.g. [{"user": "support@shop.example"}, {"user": "returns@shop.example", "password": ".."}].
     EMAIL_MAILBOXES = os.environ.get("EMAIL_MAILBOXES", "")
+    #: Mail dated before this (e.g. 2026-04-01, shop time) is imported as closed history; a
+    #: mailbox entry's "history_before" overrides it (app/channels/email/history.py).
+    EMAIL_HISTORY_BEFORE = os.environ.get("EMAIL_HISTORY_BEFORE", "")
     IMAP_STARTTLS = env_bool("IMAP_STARTTLS", False)
     IMAP_TIMEOUT = env_int("IMAP_TIMEOUT", 60)
     #: Seconds between polls of a mailbox by the worker (`flask poll email` uses IDLE instead).

@@ -113,6 +113,11 @@ class MessageSchema(Schema):
     id = fields.Integer()
     ticket_id = fields.Integer()
     channel = fields.String()
+    external_id = fields.String(allow_none=True, metadata={
+        "description": "The channel's own id, unique per channel: the Message-ID for email (a reused one "
+                       "gets '#' and a digest appended), the post id for X, the id given to POST /messages; "
+                       "null for notes and for replies the channel has not accepted yet",
+        "example": "<20260401.1234@mail.example.jp>"})
     direction = fields.String(metadata={"enum": ["in", "out", "internal"]})
     sender = fields.String()
     subject = fields.String()

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from app import bus
 from app.channels import registry
 from app.extensions import db
+from app.ingest.history import TOPIC as HISTORY_TOPIC, place_history
 from app.ingest.identity import InvalidIdentity, resolve_customer
 from app.ingest.lookups import Lookups
 from app.ingest.threading import find_thread_ticket, strip_reply_prefixes
@@ -134,7 +135,11 @@ def _place_in_ticket(msg: InboundMessage, customer: Customer, now: datetime, loo
     previous_id = None
     if ticket is not None and not _same_customer(ticket, customer):
         ticket = None  # never thread one customer's message into another's conversation
+    if msg.history:
+        return place_history(msg, customer, ticket, lookups)
     if ticket is not None and ticket.status == "closed":
+        if ticket.id is None:  # closed earlier in this batch (imported history): give it its id
+            db.session.flush()
         previous_id, ticket = ticket.id, None
     if ticket is None and msg.direction == "in":
         config = current_app.config
@@ -224,7 +229,7 @@ def _payload(msg: InboundMessage, result: IngestResult) -> dict:
 
 
 def _publish(msg: InboundMessage, result: IngestResult) -> None:
-    bus.publish("message.ingested", **_payload(msg, result))
+    bus.publish(HISTORY_TOPIC if msg.history else "message.ingested", **_payload(msg, result))
 
 
 def ingest(msg: InboundMessage) -> IngestResult:
@@ -327,9 +332,10 @@ def ingest_batch(msgs: list[InboundMessage], advance_cursor: Optional[Callable[[
     except Exception:
         db.session.rollback()
         raise
-    bus.publish_many("message.ingested", [
-        _payload(msg, result) for msg, result in zip(msgs, results)
-        if isinstance(result, IngestResult) and result.status == "created"])
+    created = [(msg, result) for msg, result in zip(msgs, results)
+               if isinstance(result, IngestResult) and result.status == "created"]
+    bus.publish_many("message.ingested", [_payload(m, r) for m, r in created if not m.history])
+    bus.publish_many(HISTORY_TOPIC, [_payload(m, r) for m, r in created if m.history])
     return results
 
 

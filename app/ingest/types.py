@@ -49,6 +49,10 @@ class InboundMessage:
     auto_submitted: bool = False
     #: 'in' for customer messages; a channel may also report our own sent posts as 'out'.
     direction: str = "in"
+    #: Imported history (a mailbox's mail from before Tsunagu): stored, threaded and indexed,
+    #: but its ticket is closed and only "message.imported" is published (no acknowledgement,
+    #: SLA clock, live event or intent alert).
+    history: bool = False
     meta: dict[str, Any] = field(default_factory=dict)
 
 

@@ -65,6 +65,9 @@ def _messages_ingested(payloads: list[dict]) -> None:
 
 
 bus.subscribe_batch("message.ingested", _messages_ingested, single=_message_ingested)
+# Imported mailbox history (app.ingest.history) is searchable like live mail.
+bus.subscribe("message.imported", _message_ingested)
+bus.subscribe_batch("message.imported", _messages_ingested, single=_message_ingested)
 
 
 def _tickets_updated(payloads: list[dict]) -> None:

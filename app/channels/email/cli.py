@@ -1,5 +1,14 @@
-"""`flask --app wsgi poll email [--once]`: poll the configured mailboxes from the command line."""
+"""`flask --app wsgi poll email [--once] [--history-before DATE]`: poll the configured mailboxes.
+
+`--history-before DATE` is a shop's first day: the mailboxes are read to the end once, mail from
+before DATE (shop time when no zone is given) is imported as closed history with nothing live
+(no acknowledgement, SLA clock, live event or intent alert), newer mail is handled as usual, and
+an "n of N" line with the rate goes to stderr every few seconds. Interrupted, it is simply run
+again: the committed cursor and the (channel, external_id) constraint lose and repeat nothing.
+"""
 from __future__ import annotations
+
+import dataclasses
 
 import click
 from flask import current_app
@@ -9,8 +18,11 @@ from app.cli import poll
 
 @poll.command("email")
 @click.option("--once", is_flag=True, help="Poll every mailbox until nothing is new, then exit.")
-def email_command(once: bool) -> None:
+@click.option("--history-before", "history_before", metavar="DATE",
+              help="Import mail dated before DATE (e.g. 2026-04-01) as closed history, then exit.")
+def email_command(once: bool, history_before: str | None) -> None:
     """Fetch new mail from every configured mailbox (IMAP) into tickets."""
+    from app.channels.email.history import parse_cutoff, to_stderr
     from app.channels.email.imap import mailboxes
     from app.channels.email.runner import poll_all_once, watch_all
 
@@ -18,8 +30,17 @@ def email_command(once: bool) -> None:
     boxes = mailboxes(app.config)
     if not boxes:
         raise click.ClickException("no mailbox configured: set IMAP_HOST/IMAP_USER or EMAIL_MAILBOXES")
+    if history_before:
+        try:
+            cutoff = parse_cutoff(history_before, app.config["TIMEZONE"])
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--history-before") from exc
+        boxes = [dataclasses.replace(box, history_before=cutoff) for box in boxes]
+        click.echo(f"Importing history before {cutoff.isoformat()} from {', '.join(b.key for b in boxes)}",
+                   err=True)
+        once = True
     if once:
-        results = poll_all_once(app)
+        results = poll_all_once(app, boxes, progress=to_stderr if history_before else None)
         for result in results:
             click.echo(result.summary())
         if any(r.error for r in results):

@@ -18,6 +18,8 @@ from typing import Any, Iterator, Optional
 
 from imapclient import IMAPClient
 
+from app.channels.email.history import parse_cutoff
+
 #: What a dropped connection, a dead server or a timeout raises: reconnect with backoff.
 CONNECTION_ERRORS = (imaplib.IMAP4.error, OSError, socket.timeout, ssl.SSLError, EOFError)
 
@@ -35,6 +37,8 @@ class MailboxConfig:
     starttls: bool = False
     folder: str = "INBOX"
     timeout: float = 30.0
+    #: Mail from before this (aware) moment is imported as closed history (email/history.py).
+    history_before: Optional[datetime] = None
 
     def __repr__(self) -> str:  # never print the password in logs
         return f"<Mailbox {self.key} {self.host}:{self.port}>"
@@ -65,6 +69,8 @@ def mailboxes(config: Any) -> list[MailboxConfig]:
             port=int(entry.get("port") or config.get("IMAP_PORT") or (993 if use_ssl else 143)),
             ssl=bool(use_ssl), starttls=bool(entry.get("starttls", config.get("IMAP_STARTTLS", False))),
             folder=folder, timeout=float(entry.get("timeout") or config.get("IMAP_TIMEOUT") or 30),
+            history_before=parse_cutoff(entry.get("history_before", config.get("EMAIL_HISTORY_BEFORE")),
+                                        config.get("TIMEZONE") or "Asia/Tokyo"),
         ))
     keys = [b.key for b in boxes]
     if len(keys) != len(set(keys)):

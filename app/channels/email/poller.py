@@ -9,6 +9,11 @@ UIDVALIDITY change resets the cursor to 0 and the whole folder is read again, id
 One mailbox = one ChannelState row (`key`), one lease, one thread (runner.py): a slow or broken
 mailbox never holds up another. The outcome (last_success_at / last_error) is on the row for
 admins to see.
+
+History import: a mailbox with a cutoff (`history_before`) marks the mail from before it as
+history (email/history.py decides per message), which ingest stores into closed tickets without
+anything live; the same batches, cursor and replay rules apply, so an interrupted import simply
+goes on, and mail after the cutoff in the same poll is handled as usual.
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from app.channels import state as channel_state
+from app.channels.email.history import Progress, is_history
 from app.channels.email.imap import CONNECTION_ERRORS, Fetched, ImapSession, MailboxConfig, backoff
 from app.channels.email.mime import (CHANNEL, RAW_CONTENT_TYPE, ParseOptions, parse_message, raw_sha256,
                                      unreadable)
@@ -52,6 +58,8 @@ class PollResult:
     created: int = 0
     duplicates: int = 0
     unreadable: int = 0
+    #: Of the created messages, how many were imported as history (closed, nothing live).
+    history: int = 0
     batches: int = 0
     #: Seconds from fetch start to commit, per batch (the benchmark reports median/p95).
     batch_seconds: list[float] = field(default_factory=list)
@@ -68,6 +76,8 @@ class PollResult:
         rescan = " (UIDVALIDITY changed: rescanned)" if self.rescanned else ""
         text = (f"{self.mailbox}: {self.fetched} fetched, {self.created} new, "
                 f"{self.duplicates} already stored, {self.unreadable} unreadable{rescan}")
+        if self.history:
+            text += f", {self.history} imported as history (closed)"
         return text + (f"; ERROR {self.error}" if self.error else "")
 
 
@@ -113,6 +123,8 @@ def _prepare(batch: list[Fetched], box: MailboxConfig) -> list:
                 break
             except IngestError as exc:
                 msg = unreadable(item.raw, f"rejected by ingest: {exc}", options, trust_headers=trust_headers)
+        if is_history(msg.created_at, item.internaldate, box.history_before):
+            msg = dataclasses.replace(msg, history=True, meta={**msg.meta, "history": True})
         msgs.append(msg)
     return _dedupe(msgs)
 
@@ -186,6 +198,7 @@ def _ingest(batch: list[Fetched], last_uid: int, uidvalidity: int, state: Channe
             outcome = ingest(unreadable(msg.raw, f"rejected by ingest: {outcome}", trust_headers=False))
         if isinstance(outcome, IngestResult):
             result.created += outcome.status == "created"
+            result.history += outcome.status == "created" and msg.history
             result.duplicates += outcome.status == "duplicate"
         result.unreadable += bool(msg.parse_error)
     result.duplicates += len(batch) - len(msgs)
@@ -197,7 +210,8 @@ def _ingest(batch: list[Fetched], last_uid: int, uidvalidity: int, state: Channe
 
 
 def _drain(box: MailboxConfig, state: ChannelState, result: PollResult, deadline: Optional[float],
-           after_batch: Optional[Callable[[PollResult], None]]) -> None:
+           after_batch: Optional[Callable[[PollResult], None]],
+           progress: Optional[Callable[[str], None]] = None) -> None:
     config = current_app.config
     session = ImapSession(box)
     info = session.open()
@@ -209,6 +223,10 @@ def _drain(box: MailboxConfig, state: ChannelState, result: PollResult, deadline
             last_uid = 0
             state.cursor = {"uidvalidity": info.uidvalidity, "last_uid": 0}
             db.session.commit()
+        meter = None
+        if progress is not None:  # one SEARCH for the count: cheap next to fetching what it counts
+            left = sum(1 for uid in session.client.search(["UID", f"{last_uid + 1}:*"]) if uid > last_uid)
+            meter = Progress(box.key, result.fetched + left, progress)
         started = time.perf_counter()
         for batch_last_uid, batch in session.batches(last_uid, config["EMAIL_BATCH_SIZE"],
                                                      config["EMAIL_BATCH_BYTES"]):
@@ -216,21 +234,27 @@ def _drain(box: MailboxConfig, state: ChannelState, result: PollResult, deadline
             now = time.perf_counter()
             result.batches += 1
             result.batch_seconds.append(now - started)
+            if meter is not None:
+                meter.update(result.fetched, result.history)
             if after_batch is not None:
                 after_batch(result)
             started = time.perf_counter()
             if (deadline is not None and started > deadline) or worker_stopping.is_set():
                 break  # SIGTERM: the cursor is committed up to here; the next poll goes on
+        if meter is not None:
+            meter.update(result.fetched, result.history, final=True)
     finally:
         session.close()
 
 
 def poll_mailbox(box: MailboxConfig, *, budget: Optional[float] = None, max_reconnects: int = 3,
-                 after_batch: Optional[Callable[[PollResult], None]] = None) -> PollResult:
+                 after_batch: Optional[Callable[[PollResult], None]] = None,
+                 progress: Optional[Callable[[str], None]] = None) -> PollResult:
     """Fetch and ingest what is new in `box` (inside an app context); never raises.
 
     Connection failures reconnect with backoff (up to `max_reconnects` times) and resume from the
     committed cursor. `budget` (seconds) ends the poll after the batch that crosses it.
+    `progress(text)` receives an "n of N" line with the rate now and then (a history import).
     """
     result = PollResult(box.key)
     owner = owner_id()
@@ -242,7 +266,7 @@ def poll_mailbox(box: MailboxConfig, *, budget: Optional[float] = None, max_reco
         state = channel_state.get_state(CHANNEL, box.key)
         for attempt in range(max_reconnects + 1):
             try:
-                _drain(box, state, result, deadline, after_batch)
+                _drain(box, state, result, deadline, after_batch, progress)
                 break
             except CONNECTION_ERRORS as exc:
                 db.session.rollback()

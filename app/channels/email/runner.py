@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 from flask import Flask
 
@@ -41,10 +41,12 @@ def _slots(app: Flask) -> dict[str, _Slot]:
     return app.extensions.setdefault("email_polls", {})
 
 
-def _poll_in_context(app: Flask, box: MailboxConfig, budget: Optional[float]) -> PollResult:
+def _poll_in_context(app: Flask, box: MailboxConfig, budget: Optional[float],
+                     progress: Optional[Callable[[str], None]] = None) -> PollResult:
     with app.app_context():
         try:
-            return poll_mailbox(box, budget=budget, max_reconnects=app.config.get("EMAIL_RECONNECTS", 3))
+            return poll_mailbox(box, budget=budget, max_reconnects=app.config.get("EMAIL_RECONNECTS", 3),
+                                progress=progress)
         finally:
             db.session.remove()
 
@@ -89,13 +91,15 @@ def wait_for_polls(app: Flask, timeout: float = 60.0) -> dict[str, PollResult]:
     return {key: slot.last for key, slot in slots.items() if slot.last is not None}
 
 
-def poll_all_once(app: Flask) -> list[PollResult]:
-    """Poll every mailbox once, concurrently, until each has nothing new (no budget)."""
-    boxes = mailboxes(app.config)
+def poll_all_once(app: Flask, boxes: Optional[list[MailboxConfig]] = None,
+                  progress: Optional[Callable[[str], None]] = None) -> list[PollResult]:
+    """Poll every mailbox (or `boxes`) once, concurrently, until each has nothing new (no
+    budget); `progress` receives each poll's "n of N" lines (a history import)."""
+    boxes = mailboxes(app.config) if boxes is None else boxes
     results: dict[str, PollResult] = {}
 
     def run(box: MailboxConfig) -> None:
-        results[box.key] = _poll_in_context(app, box, None)
+        results[box.key] = _poll_in_context(app, box, None, progress)
 
     threads = [threading.Thread(target=run, args=(box,), name=f"email-poll:{box.key}") for box in boxes]
     for thread in threads:
