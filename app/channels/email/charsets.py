@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 import charset_normalizer
+from charset_normalizer.md import mess_ratio
 
 from app.channels.email import jis
 
@@ -43,13 +44,46 @@ _ALIASES = {
     "iso-8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1252", "us-ascii": "ascii",
     "ascii": "ascii", "utf8": "utf-8", "utf-8": "utf-8", "x-unknown": "", "unknown-8bit": "",
     "unknown": "", "default": "", "x-user-defined": "",
+    # Labels from Outlook, old webmailers and the WHATWG list that Python does not know.
+    "x-gbk": "gb18030", "gb_2312-80": "gb18030", "euc-cn": "gb18030", "x-euc-cn": "gb18030",
+    "cn-gb": "gb18030", "csgb2312": "gb18030", "chinese": "gb18030", "iso-ir-58": "gb18030",
+    "x-x-big5": "big5hkscs", "cn-big5": "big5hkscs", "big5": "big5hkscs", "x-big5": "big5hkscs",
+    "windows-949": "cp949", "x-windows-949": "cp949", "ks_c_5601": "cp949", "korean": "cp949",
+    "x-mac-roman": "mac_roman", "mac": "mac_roman", "x-mac": "mac_roman",
+    "x-mac-ce": "mac_latin2", "x-mac-centraleurroman": "mac_latin2",
+    "x-mac-cyrillic": "mac_cyrillic", "x-mac-ukrainian": "mac_cyrillic", "x-mac-greek": "mac_greek",
+    "x-mac-turkish": "mac_turkish", "x-mac-icelandic": "mac_iceland", "x-mac-japanese": "cp932",
+    "utf8mb4": "utf-8", "x-utf-8": "utf-8", "x-utf8": "utf-8", "utf-8-sig": "utf-8",
+    "ucs-2": "utf-16", "iso-10646-ucs-2": "utf-16", "x-iso-10646-ucs-2-be": "utf-16-be",
+    "tis-620": "cp874", "iso-8859-11": "cp874", "dos-874": "cp874", "x-cp874": "cp874",
+    "visual": "iso8859-8", "logical": "iso8859-8", "iso-8859-8-i": "iso8859-8",
+    "iso-8859-8-e": "iso8859-8", "iso-8859-6-i": "iso8859-6", "iso-8859-6-e": "iso8859-6",
+    "ansi": "cp1252", "ms-ansi": "cp1252", "windows-latin-1": "cp1252", "iso8859-1": "cp1252",
+    "iso2022_jp": "jis", "iso2022_jp_ext": "jis", "iso2022_jp_1": "jis", "iso2022_jp_2": "jis",
 }
+#: Spelling variants of Windows/IBM/DOS code pages: win-1257, x-cp1251, cp-866, ms-1250...
+_CODE_PAGE = re.compile(r"(?:x-)?(?:windows|win|cp|ms|ibm|dos|ansi)[-_ ]?(\d{3,5})")
+_LATIN = re.compile(r"(?:x-)?latin[-_ ](\d{1,2})")
+_ISO_8859 = re.compile(r"(?:x-)?iso[-_ ]?8859[-_ ]?(\d{1,2})(?:[-_:][a-z0-9]+)*")
 #: Encodings charset-normalizer may choose from: with Korean or Chinese candidates it reads
 #: unlabelled EUC-JP as cp949, and a Japanese shop's unlabelled mail is Japanese or Western.
 _DETECT = ["utf_8", "cp932", "euc_jp", "iso2022_jp", "cp1252"]
 _SINGLE_BYTE = {"cp1252", "ascii"}
+#: charset-normalizer's "chaos" above which a restricted guess is not trusted.
+_CALM = 0.1
+_DETECT_BYTES = 64 * 1024
+#: Below this a guess among every encoding is noise (a header word, a Content-ID).
+_WIDE_MIN_BYTES = 40
+#: Text codecs that are no MIME charset (a label naming one is treated as unknown).
+_NOT_CHARSETS = {"raw-unicode-escape", "unicode-escape", "undefined", "idna", "punycode", "mbcs",
+                 "oem", "palmos"}
 
-_EW = re.compile(r"=\?([^?\s]+?)\?([bBqQ])\?([^?\s]*)\?=")
+#: An encoded-word; its text may hold blanks (`=?utf-8?Q?Hello _there!?=`, written by mailers
+#: that do not encode spaces) or a fold (a B-word split across two lines).
+_EW = re.compile(r"=\?([^?\s]+?)\?([bBqQ])\?([^?]*?)\?=")
+_EW_FOLDED = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?]*?\r?\n[^?]*?\?=")
+_FOLD_IN_WORD = re.compile(r"\r?\n[ \t]*")
+_BLANKS = re.compile(r"\s+")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 
 
@@ -66,13 +100,33 @@ def codec_for(label: Optional[str]) -> Optional[str]:
     """Our codec name for a MIME charset label; None when missing or unknown."""
     if not label:
         return None
-    key = label.strip().strip('"\'').lower()
+    key = label.strip().strip('"\'').strip().lower()
+    key = key.split(None, 1)[0].rstrip(";") if key else key
     if key in _ALIASES:
         return _ALIASES[key] or None
-    try:
-        return codecs.lookup(key).name
-    except LookupError:
-        return None
+    candidates = [key]
+    stripped = key
+    while stripped.startswith("x-"):
+        stripped = stripped[2:]
+        candidates.append(stripped)
+    for candidate in list(candidates):
+        if (match := _CODE_PAGE.fullmatch(candidate)) is not None:
+            candidates.append("cp" + match.group(1))
+        elif (match := _ISO_8859.fullmatch(candidate)) is not None:
+            candidates.append("iso8859-" + match.group(1))
+        elif (match := _LATIN.fullmatch(candidate)) is not None:
+            candidates.append("latin" + match.group(1))
+    for candidate in candidates:
+        if candidate in _ALIASES:
+            return _ALIASES[candidate] or None
+        try:
+            info = codecs.lookup(candidate)
+        except LookupError:
+            continue
+        # codecs also knows bytes-to-bytes "encodings" (base64, zlib, rot13): not charsets
+        if getattr(info, "_is_text_encoding", True) and info.name not in _NOT_CHARSETS:
+            return _ALIASES.get(info.name, info.name) or info.name
+    return None
 
 
 def decode_jis(data: bytes) -> Decoded:
@@ -95,12 +149,18 @@ def detect(data: bytes) -> Decoded:
         return Decoded(data.decode("utf-8"), "utf-8")
     except UnicodeDecodeError:
         pass
+    # Japanese and Western first: with every candidate, charset-normalizer reads short EUC-JP
+    # as cp949. Only when none of those fits calmly is every encoding it knows tried.
     best = charset_normalizer.from_bytes(data, cp_isolation=_DETECT).best()
+    if (best is None or best.chaos > _CALM) and len(data) >= _WIDE_MIN_BYTES:
+        wide = charset_normalizer.from_bytes(data[:_DETECT_BYTES]).best()
+        if wide is not None and not wide.encoding.startswith(("utf_16", "utf_32")):
+            best = wide
     if best is not None:
-        encoding = best.encoding
-        if encoding == "euc_jp":
+        encoding = codec_for(best.encoding) or best.encoding
+        if encoding == "euc":
             return decode_euc(data)
-        if encoding in ("iso2022_jp",):
+        if encoding == "jis":
             return decode_jis(data)
         try:
             return Decoded(data.decode(encoding), encoding)
@@ -167,7 +227,7 @@ def _plain(chunk: str) -> str:
 
 def _word_bytes(encoding: str, payload: str) -> bytes:
     if encoding in "bB":
-        payload = payload.rstrip("=")
+        payload = _BLANKS.sub("", payload).rstrip("=")
         payload += "=" * (-len(payload) % 4)
         try:
             return base64.b64decode(payload)
@@ -181,6 +241,9 @@ def decode_header(value: Optional[str]) -> str:
     """A header value as text: unfolded, RFC 2047 words joined per charset, 8-bit recovered."""
     if not value:
         return ""
+    if "=?" in value and "\n" in value:
+        # A fold inside an encoded-word belongs to neither the text nor the word.
+        value = _EW_FOLDED.sub(lambda m: _FOLD_IN_WORD.sub("", m.group(0)), value)
     value = _FOLD.sub("", value)
     if "=?" not in value:
         return _plain(value).replace("\r", "").replace("\n", " ").strip()
@@ -213,6 +276,32 @@ def decode_header(value: Optional[str]) -> str:
     if pos < len(value):
         parts.append(_plain(value[pos:]))
     return "".join(parts).replace("\r", "").replace("\n", " ").strip()
+
+
+#: UTF-8 read as a Latin code page: a lead byte (Ã, Â, ã, â...) followed by what a continuation
+#: byte 0x80-0xBF becomes in cp1252/latin-1.
+_MOJIBAKE = re.compile("[\u00c2-\u00ef][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e"
+                       "\u0192\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030"
+                       "\u2039\u203a\u20ac\u2122]")
+_SAMPLE = 4000
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
+
+
+def garbled(text: str) -> bool:
+    """Whether decoded text reads as mojibake: a few U+FFFD, UTF-8 shown as Latin-1, or text
+    that charset-normalizer's mess detector finds chaotic (Cyrillic or Thai read as cp1252...)."""
+    if not text or text.isascii():
+        return False
+    sample = text[:_SAMPLE]
+    bad = sample.count("\ufffd")
+    if bad >= 3 or bad * 50 >= len(sample.strip()):
+        return True
+    if len(_MOJIBAKE.findall(sample)) >= 3:
+        return True
+    # Private-use characters (carrier emoji) are no sign of a wrong charset, but the mess
+    # detector counts them as such.
+    sample = _PRIVATE_USE.sub("", sample)
+    return len(sample) >= 8 and mess_ratio(sample, 0.5) >= 0.5
 
 
 def strip_nul(text: str) -> str:

@@ -66,9 +66,32 @@ def _jis_to_sjis(data: bytes) -> Optional[bytes]:
                     out.append(b if b < 0x80 else 0x3F)
                     i += 1
                     continue
-                out += _jis_pair_to_sjis(b, chunk[i + 1])
+                out += _user_rows(_jis_pair_to_sjis(b, chunk[i + 1]))
                 i += 2
     return bytes(out)
+
+
+_cp932_defined: set[bytes] = set()
+
+
+def _user_rows(pair: bytes) -> bytes:
+    """JIS rows 0x75-0x7E (Shift_JIS lead bytes EB-EF) where cp932 has no character: the
+    carriers' emoji (au mail writes them at 0x7521-0x7B7E) and user-defined characters. They go to
+    the private-use area the way eucJP-ms / ISO-2022-JP-MS do (U+E000-U+E3AB, by moving the
+    lead byte to cp932's user-defined F0-F4), so they are one PUA character each instead of
+    U+FFFD plus a stray half-width kana. NEC-selected IBM characters in rows 0x79-0x7C (髙, ⅱ)
+    keep their cp932 meaning."""
+    if pair[0] < 0xEB or pair[0] > 0xEF:
+        return pair
+    if not _cp932_defined:
+        for s1 in (0xED, 0xEE):
+            for s2 in range(0x40, 0xFD):
+                try:
+                    bytes((s1, s2)).decode("cp932")
+                except UnicodeDecodeError:
+                    continue
+                _cp932_defined.add(bytes((s1, s2)))
+    return pair if pair in _cp932_defined else bytes((pair[0] + 5, pair[1]))
 
 
 def decode_jis(data: bytes) -> tuple[str, bool]:
@@ -111,7 +134,7 @@ def decode_euc(data: bytes) -> tuple[str, bool]:
             out.append(data[i + 1])
             i += 2
         elif 0xA1 <= b <= 0xFE and i + 1 < n and data[i + 1] >= 0xA1:
-            out += _jis_pair_to_sjis(b - 0x80, data[i + 1] - 0x80)
+            out += _user_rows(_jis_pair_to_sjis(b - 0x80, data[i + 1] - 0x80))
             i += 2
         else:  # 0x8F (JIS X 0212) or garbage: cannot be cp932
             out.append(0x3F)

@@ -18,17 +18,18 @@ import mimetypes
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from email import policy
+from email import errors, policy
 from email.parser import BytesParser
 from email.policy import EmailPolicy
 from email.utils import unquote
 from typing import Any, Optional
 
 from app.channels.email import reports
-from app.channels.email.charsets import decode_bytes, decode_header, detect, raw_bytes, strip_nul
+from app.channels.email.charsets import decode_bytes, decode_header, detect, garbled, raw_bytes, strip_nul
 from app.channels.email.headers import (UNKNOWN_SENDER, addresses, message_ids, normalise_message_id,
                                         parse_date)
 from app.channels.email.headers import sender as find_sender
+from app.channels.email.repair import normalise_cte, repair_header_block, split_uuencoded
 from app.channels.email.sanitize import html_to_text, sanitize_html
 from app.ingest.identity import Sender
 from app.ingest.threading import find_ticket_token
@@ -40,13 +41,27 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 #: A content type is printable ASCII; anything else (8-bit bytes kept as surrogates by the parser,
 #: NUL that PostgreSQL refuses) is dropped.
 _NOT_TOKEN = re.compile(r"[^\x21-\x7e]")
-_BOUNDARY_LINE = re.compile(rb"^--([^\s]{1,70}?)(?:--)?[ \t]*\r?$", re.M)
+_BOUNDARY_LINE = re.compile(rb"^--([^\s](?:[^\r\n]{0,68}[^\s])??)(?:--)?[ \t]*\r?$", re.M)
+
+
+_UNFOLD = re.compile(r"\r?\n(?=[ \t])")
+_MIME_FIELDS = ("content-type", "content-disposition")
 
 
 class _RawHeaderPolicy(EmailPolicy):
-    """policy.default, but `msg[name]` is the raw header string (as with compat32)."""
+    """policy.default, but `msg[name]` is the raw header string (as with compat32).
+
+    Content-Type and Content-Disposition come unfolded (RFC 5322 2.2.3: only the CRLF goes), so a
+    boundary or file name folded inside its quotes, as Outlook 2000 wrote it, is one value; the
+    Content-Transfer-Encoding comes as its bare token (`Base64 ` -> `base64`), which is what
+    get_payload(decode=True) compares against."""
 
     def header_fetch_parse(self, name, value):
+        lowered = name.lower()
+        if lowered in _MIME_FIELDS and "\n" in value:
+            return _UNFOLD.sub("", value).replace("\r", "").replace("\n", " ")
+        if lowered == "content-transfer-encoding":
+            return normalise_cte(value)
         return value
 
 
@@ -98,7 +113,9 @@ def _headers(msg) -> dict[str, str]:
 
 
 def _filename(part) -> Optional[str]:
-    value = part.get_param("filename", None, "content-disposition") or part.get_param("name", None)
+    value = (part.get_param("filename", None, "content-disposition") or part.get_param("name", None)
+             or part.get_param("name", None, "content-disposition")
+             or part.get_param("file", None, "content-disposition") or part.get_param("file", None))
     if not value:
         return None
     if isinstance(value, tuple):  # RFC 2231: (charset, language, percent-decoded latin-1 text)
@@ -110,8 +127,7 @@ def _filename(part) -> Optional[str]:
         name = decode_bytes(data, charset or None).text
     else:
         name = decode_header(unquote(value))
-    name = _CONTROL.sub("_", name).replace("/", "_").replace("\\", "_").strip().strip(".")
-    return name[-250:] or None
+    return _safe_name(name)
 
 
 _EXTENSIONS = {"text/rfc822-headers": ".txt", "message/rfc822": ".eml", "message/global": ".eml",
@@ -148,11 +164,19 @@ def _salvage_multipart(part, body: _Body, options: ParseOptions) -> None:
     """A multipart whose boundary never appears: re-parse with the boundary the body really uses,
     or, failing that, show the body as text."""
     data = part.get_payload(decode=True) or b""  # bytes as sent (get_payload() would add U+FFFD)
-    match = _BOUNDARY_LINE.search(data)
-    if match and data.count(b"--" + match.group(1)) >= 2:
-        boundary = match.group(1).decode("ascii", "replace")
+    candidates = []
+    declared = part.get_boundary()
+    if declared and re.search(r"\s", declared):
+        # A fold inside the quoted boundary whose blank the boundary lines do not have.
+        candidates.append(re.sub(r"\s", "", declared).encode("ascii", "surrogateescape"))
+    candidates += [m.group(1) for m in _BOUNDARY_LINE.finditer(data, 0, 65536)][:5]
+    for candidate in dict.fromkeys(candidates):
+        if data.count(b"--" + candidate) < 2 or b'"' in candidate:
+            continue
+        boundary = candidate.decode("ascii", "surrogateescape")
         reparsed = _parser.parsebytes(
-            f'Content-Type: {part.get_content_type()}; boundary="{boundary}"\r\n\r\n'.encode() + data)
+            f'Content-Type: {part.get_content_type()}; boundary="{boundary}"\r\n\r\n'.encode(
+                "ascii", "surrogateescape") + data)
         if isinstance(reparsed.get_payload(), list):
             _walk(reparsed, body, options)
             return
@@ -168,6 +192,10 @@ def _walk(root, body: _Body, options: ParseOptions) -> None:
         payload = part.get_payload()
         if ctype.startswith("multipart/"):
             if isinstance(payload, list):
+                if any(isinstance(d, errors.CloseBoundaryNotFoundDefect) for d in part.defects):
+                    _unglue_close_delimiter(part, payload)
+                if ctype == "multipart/alternative":
+                    payload = _chosen_alternatives(payload)
                 stack.extend(reversed(payload))
             else:
                 _salvage_multipart(part, body, options)
@@ -187,10 +215,53 @@ def _walk(root, body: _Body, options: ParseOptions) -> None:
         disposition = part.get_content_disposition()
         filename = _filename(part)
         if ctype in ("text/plain", "text/html") and disposition != "attachment" and not filename:
-            text = _text(part.get_payload(decode=True) or b"", part.get_content_charset(), body)
+            data = part.get_payload(decode=True) or b""
+            if ctype == "text/plain":
+                data, files = split_uuencoded(data)
+                for name, content in files:
+                    _attachment(part, body, options, filename=_safe_name(decode_header(
+                        name.decode("ascii", "surrogateescape"))), data=content)
+            text = _text(data, part.get_content_charset(), body)
             (body.plain if ctype == "text/plain" else body.html).append(text)
         else:
             _attachment(part, body, options, filename=filename)
+
+
+def _is_body_text(part, ctype: str) -> bool:
+    return part.get_content_type() == ctype and part.get_content_disposition() != "attachment" \
+        and not _filename(part)
+
+
+def _chosen_alternatives(parts: list) -> list:
+    """RFC 2046 5.1.4: alternatives come in increasing order of preference, so of several
+    text/plain (or text/html) alternatives only the last is shown; other parts stay."""
+    last = {}
+    for index, part in enumerate(parts):
+        for ctype in ("text/plain", "text/html"):
+            if _is_body_text(part, ctype):
+                last[ctype] = index
+    keep = set(last.values())
+    return [part for index, part in enumerate(parts)
+            if index in keep or not (_is_body_text(part, "text/plain") or _is_body_text(part, "text/html"))]
+
+
+def _unglue_close_delimiter(part, payload: list) -> None:
+    """`...last line--boundary--` with no line break before the closing delimiter: the stdlib
+    keeps it (and any epilogue) in the last part, which shows it as text or corrupts base64."""
+    boundary = part.get_boundary()
+    last = payload[-1] if payload else None
+    if not boundary or last is None or last.is_multipart():
+        return
+    content = last.get_payload()
+    if isinstance(content, str):
+        cut = content.rfind(f"--{boundary}--")
+        if cut >= 0:
+            last.set_payload(content[:cut])
+
+
+def _safe_name(name: str) -> Optional[str]:
+    name = _CONTROL.sub("_", name).replace("/", "_").replace("\\", "_").strip().strip(".")
+    return name[-250:] or None
 
 
 def _limit(text: str, limit: int, meta: dict) -> str:
@@ -201,10 +272,13 @@ def _limit(text: str, limit: int, meta: dict) -> str:
 
 
 def _parse(raw: bytes, options: ParseOptions) -> InboundMessage:
-    msg = _parser.parsebytes(raw)
+    repaired, fixed_lines = repair_header_block(raw)
+    msg = _parser.parsebytes(repaired)
     headers = _headers(msg)
     meta: dict[str, Any] = {}
     body = _Body()
+    if fixed_lines:
+        body.defects.add("MalformedHeaderLine")
     _walk(msg, body, options)
 
     message_id = normalise_message_id(headers.get("message-id"))
@@ -216,8 +290,7 @@ def _parse(raw: bytes, options: ParseOptions) -> InboundMessage:
     text = _limit("\n\n".join(t.strip("\n") for t in body.plain if t.strip()), options.max_body_chars, meta)
     html = None
     if body.html:
-        source = "\n".join(body.html)
-        html = sanitize_html(_limit(source, 4 * options.max_body_chars, meta)) or None
+        html = _capped_html("\n".join(body.html), 4 * options.max_body_chars, meta)
         if not text:
             text = _limit(html_to_text(html or ""), options.max_body_chars, meta)
     report = reports.classify(headers, content_type=msg.get_content_type(), sender=address,
@@ -234,8 +307,10 @@ def _parse(raw: bytes, options: ParseOptions) -> InboundMessage:
     if not found:
         meta["sender_missing"] = True
     parse_error = None
-    if body.unclean and _mostly_garbage(text):
-        parse_error = f"undecodable text (charset {', '.join(body.unclean)})"
+    if garbled(text):
+        labels = ", ".join(dict.fromkeys(body.unclean or body.charsets)) or "unknown"
+        meta["garbled"] = True
+        parse_error = f"the text looks garbled (charset {labels}); the original is attached"
     return InboundMessage(
         channel=CHANNEL, external_id=message_id or raw_sha256(raw),
         sender=Sender("email", address, name),
@@ -247,9 +322,34 @@ def _parse(raw: bytes, options: ParseOptions) -> InboundMessage:
     )
 
 
-def _mostly_garbage(text: str) -> bool:
-    bad = text.count("\ufffd")
-    return bad >= 8 and bad > len(text) // 10
+#: Sanitising is linear, but a 50 MB HTML part is not worth the CPU: beyond this many times the
+#: limit the source is cut first (the cut result is then capped again after sanitising).
+_HTML_SOURCE_FACTOR = 4
+
+
+def _capped_html(source: str, limit: int, meta: dict) -> Optional[str]:
+    """Sanitised HTML of at most `limit` characters.
+
+    The cap comes after sanitising: sanitising can lengthen HTML (escaped '<', added rel and
+    target attributes, closed tags), and a body capped before it and refused by ingest's length
+    check afterwards turned a readable message into "could not read". When the result is too
+    long, the source is cut before a tag, in proportion, and sanitised again (which closes the
+    open elements); if that never fits, the HTML is dropped and the text alone is shown."""
+    if len(source) > _HTML_SOURCE_FACTOR * limit:
+        source = source[:_HTML_SOURCE_FACTOR * limit]
+        meta["truncated"] = True
+    html = sanitize_html(source)
+    if len(html) <= limit:
+        return html or None
+    meta["truncated"] = True
+    for _attempt in range(5):
+        cut = int(len(source) * limit / len(html) * 0.95)
+        tag = source.rfind("<", 0, cut)
+        source = source[:tag if tag > cut // 2 else cut]
+        html = sanitize_html(source)
+        if len(html) <= limit:
+            return html or None
+    return None
 
 
 _CRUDE_HEADER = re.compile(rb"^(message-id|from|subject|date)[ \t]*:[ \t]*(.*(?:\r?\n[ \t].*)*)", re.I | re.M)
