@@ -1,0 +1,114 @@
+"""Browser: the retention panel of a cancellation ticket reads well at a laptop's width (1280×800)
+and a phone's (390×844), in Japanese and English — the ladder has room, no label is squeezed to a
+character per line, nothing overlaps the customer column. Screenshots go to a temporary folder
+(their path is printed; nothing is attached to git)."""
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from app.extensions import db
+from app.retention import services
+from tests.factories import PASSWORD, make_agent, make_ticket
+from tests.live import live_server  # noqa: F401  (fixture)
+from tests.retention_helpers import make_product, make_subscription
+
+SHOTS = os.environ.get("TSUNAGU_SCREENSHOTS") or os.path.join(tempfile.gettempdir(), "tsunagu-retention-shots")
+VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+MIN_LABEL_WIDTH = 48  # px: a label narrower than this shows a character or two per line
+MAX_LINES = 3
+
+
+def cancellation_ticket(text: str):
+    ticket, _message = make_ticket(text, name="小林 直子", sender="naoko.k@example.net",
+                                   created_at=datetime.now(timezone.utc) - timedelta(hours=3))
+    db.session.refresh(ticket)
+    assert ticket.intent == "cancellation"
+    with db.session.no_autoflush:
+        family = make_product("はちみつ黒酢", "720ml", family="kurozu", price=5400, subscription_price=4860)
+        make_product("はちみつ黒酢", "360ml お試しサイズ", family="kurozu", price=2980, subscription_price=2680)
+        make_product("りんご黒酢 ストレート", "720ml", family="kurozu", price=5800, subscription_price=5220)
+    make_subscription(ticket.customer_id, family, next_ship=services.calendar().today + timedelta(days=18),
+                      quantity=2, deliveries=9, cycle=30)
+    return ticket
+
+
+def open_ticket(new_context, base: str, agent, ticket_id: int, locale: str, viewport: dict):
+    page = new_context(locale=locale, viewport=viewport).new_page()
+    page.goto(f"{base}/login")
+    page.fill("input[name=email]", agent.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.press("input[name=password]", "Enter")
+    page.wait_for_url(lambda url: "/login" not in url)
+    page.goto(f"{base}/tickets/{ticket_id}")
+    page.wait_for_selector(".retention-panel .retention-ladder")
+    return page
+
+
+def too_narrow(page) -> list[dict]:
+    """Every visible button or label of the panel that is squeezed: wrapped while narrower than
+    MIN_LABEL_WIDTH (a character or two per line), or taller than MAX_LINES lines of its text."""
+    return page.evaluate("""([minWidth, maxLines]) => {
+      const bad = [];
+      const nodes = document.querySelectorAll(
+        '.retention-panel button, .retention-panel label, .retention-panel .ladder-head strong, ' +
+        '.retention-panel .badge, .retention-panel summary, .retention-panel select');
+      for (const el of nodes) {
+        const box = el.getBoundingClientRect();
+        if (!box.width || !box.height || getComputedStyle(el).visibility === 'hidden') continue;
+        const line = parseFloat(getComputedStyle(el).lineHeight) || parseFloat(getComputedStyle(el).fontSize) * 1.5;
+        const padding = parseFloat(getComputedStyle(el).paddingTop) + parseFloat(getComputedStyle(el).paddingBottom)
+          + parseFloat(getComputedStyle(el).borderTopWidth) + parseFloat(getComputedStyle(el).borderBottomWidth);
+        const lines = Math.round((box.height - padding) / line);
+        const text = (el.innerText || el.value || '').trim();
+        if (!text) continue;
+        if (box.width < minWidth && lines > 1 || lines > maxLines)
+          bad.push({text: text.slice(0, 40), width: Math.round(box.width), lines});
+      }
+      return bad;
+    }""", [MIN_LABEL_WIDTH, MAX_LINES])
+
+
+def boxes_overlap(page, a: str, b: str) -> bool:
+    return page.evaluate("""([a, b]) => {
+      const x = document.querySelector(a).getBoundingClientRect();
+      const y = document.querySelector(b).getBoundingClientRect();
+      return !(x.right <= y.left || y.right <= x.left || x.bottom <= y.top || y.bottom <= x.top);
+    }""", [a, b])
+
+
+@pytest.mark.parametrize("locale", ["ja-JP", "en-US"])
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_panel_reads_well(app, live_server, new_context, locale, size):
+    agent = make_agent(name="松本 彩")
+    ticket = cancellation_ticket("いつもお世話になっております。黒酢がまだ4本も残っていて飲みきれないので、"
+                                 "定期便を解約したいです。")
+    page = open_ticket(new_context, live_server, agent, ticket.id, locale, VIEWPORTS[size])
+    os.makedirs(SHOTS, exist_ok=True)
+    shot = os.path.join(SHOTS, f"panel-{size}-{locale}.png")
+    page.screenshot(path=shot, full_page=True)
+    page.locator(".retention-panel").screenshot(path=shot.replace("panel-", "panel-only-"))
+    print("screenshot:", shot)
+
+    assert too_narrow(page) == []
+    assert not boxes_overlap(page, ".retention-panel", ".customer-col")
+    # Within the panel, the facts (reason picker and all) stay in their own box beside the ladder.
+    assert page.evaluate("""() => {
+      const box = document.querySelector('.retention-facts-box').getBoundingClientRect();
+      return [...document.querySelectorAll('.retention-facts-box *')]
+        .filter(el => el.getBoundingClientRect().width && el.getBoundingClientRect().right > box.right + 1)
+        .map(el => el.tagName + ' ' + (el.innerText || '').slice(0, 30));
+    }""") == []
+    ladder = page.locator(".retention-ladder").bounding_box()
+    viewport = VIEWPORTS[size]
+    # The ladder has room: most of the page's width, not a side column.
+    assert ladder["width"] >= (0.6 if size == "desktop" else 0.8) * viewport["width"]
+    # Nothing sticks out sideways (a phone would scroll horizontally).
+    wide = page.evaluate("""(limit) => [...document.querySelectorAll('body *')]
+      .filter(el => el.getBoundingClientRect().right > limit + 1 && el.getBoundingClientRect().width)
+      .map(el => el.tagName + '.' + el.className + ' ' + Math.round(el.getBoundingClientRect().right))
+      .slice(0, 12)""", viewport["width"])
+    assert not wide, "\n".join(wide)
