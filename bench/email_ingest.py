@@ -12,6 +12,12 @@ RSS is its own):
    with the cursor, every message.ingested subscriber) into a fresh SQLite file.
 It prints messages/s, end-to-end as a share of raw (target >= 40%), peak RSS (target < 300 MB)
 and the median/p95 per-batch latency, then a JSON line with the same figures.
+
+`--history` measures a shop's first day instead: the N messages are dated over the years before
+a cutoff (Date header and INTERNALDATE alike, as imapsync keeps them) and end to end is the
+history import (`history_before` on the mailbox: closed tickets, only "message.imported"
+published); it checks that every message was stored once, every ticket is closed and that no
+SLA clock, outbox row or retention case was made.
 """
 from __future__ import annotations
 
@@ -51,18 +57,30 @@ def _jis(text: str) -> bytes:
     return encode_jis(text) or text.encode("iso2022_jp", "replace")
 
 
-def _raw_message(i: int, rng: random.Random, sent: list[str]) -> bytes:
-    """One message; the mix roughly follows a Japanese shop's inbox."""
+def _raw_message(i: int, rng: random.Random, sent: list[str], when: datetime | None = None,
+                 threads: dict[str, tuple[str, str]] | None = None) -> bytes:
+    """One message (dated `when`, default a few days ago); the mix roughly follows a Japanese
+    shop's inbox. With `threads` (message id -> sender, subject; the history run), a reply answers
+    one of the last 50 messages as its sender, and half the carrier-mail replies lack In-Reply-To
+    (threaded by subject), as a real mailbox's conversations do."""
     sender = f"c{rng.randrange(1500)}@{rng.choice(['docomo.ne.jp', 'ezweb.ne.jp', 'gmail.com', 'example.jp'])}"
     name = rng.choice(FAMILY) + " " + rng.choice(GIVEN)
     subject = rng.choice(SUBJECTS)
-    reply_to = rng.choice(sent) if sent and rng.random() < 0.25 else None
+    pool = sent[-50:] if threads is not None else sent
+    reply_to = rng.choice(pool) if pool and rng.random() < 0.25 else None
+    if threads is not None and reply_to:
+        sender, subject = threads[reply_to]
+    topic = subject
     if reply_to:
         subject = rng.choice(["Re: ", "RE: ", "返信: "]) + subject
     lines = [rng.choice(LINES) for _ in range(rng.randint(3, 12))]
-    date = format_datetime(datetime.now(timezone(timedelta(hours=9))) - timedelta(minutes=5000 - i))
+    date = format_datetime(when or datetime.now(timezone(timedelta(hours=9))) - timedelta(minutes=5000 - i))
     message_id = f"<bench{i}.{rng.randrange(10**9)}@{sender.split('@')[1]}>"
     head = [f"Message-ID: {message_id}", f"Date: {date}", "To: support@tsunagu.test", "MIME-Version: 1.0"]
+    if threads is not None:
+        threads[message_id] = (sender, topic)
+        if reply_to and sender.endswith(("docomo.ne.jp", "ezweb.ne.jp")) and rng.random() < 0.5:
+            reply_to = None  # carrier mail: "Re:" and no In-Reply-To
     if reply_to:
         head.append(f"In-Reply-To: {reply_to}")
     sent.append(message_id)
@@ -179,23 +197,27 @@ def _time_subscribers(bus, topics: tuple[str, ...]) -> dict:
 
 
 def phase_e2e(host: str, port: int, user: str, password: str, batch: int, database_url: str, workdir: str,
-              subscribers: bool = True, profile: str | None = None, time_subscribers: bool = False) -> dict:
+              subscribers: bool = True, profile: str | None = None, time_subscribers: bool = False,
+              history_before: str | None = None) -> dict:
     """poll_mailbox into a fresh database: the whole ingest path (optionally without the other
-    features' message.ingested subscribers, to tell their cost from the channel's)."""
+    features' message.ingested subscribers, to tell their cost from the channel's; with
+    `history_before`, the history import, checked for closed tickets and nothing live)."""
     import logging
 
     from app import bus, create_app
     from app.channels.email.imap import mailboxes
     from app.channels.email.poller import poll_mailbox
     from app.extensions import db
-    from app.models import Message
+    from app.models import Message, OutboxItem, RetentionCase, SearchQueueItem, Ticket, TicketSLA
     from config import TestingConfig
 
     logging.disable(logging.WARNING)
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url, INSTANCE_DIR=f"{workdir}/instance",
                      SEARCH_INDEX_DIR=f"{workdir}/search-index", EMAIL_BATCH_SIZE=batch,
+                     EMAIL_AUTO_ACK=bool(history_before),  # the history run checks none is queued
                      EMAIL_MAILBOXES=json.dumps([{"host": host, "port": port, "user": user,
-                                                  "password": password, "ssl": False, "timeout": 60}]))
+                                                  "password": password, "ssl": False, "timeout": 60,
+                                                  "history_before": history_before or ""}]))
     if not subscribers:
         for handler in list(bus._handlers.get("message.ingested", [])):
             bus.unsubscribe("message.ingested", handler)
@@ -216,6 +238,14 @@ def phase_e2e(host: str, port: int, user: str, password: str, batch: int, databa
             profiler.disable()
             profiler.dump_stats(profile)
         stored = db.session.query(Message).count()
+        checks = {}
+        if history_before:
+            query = db.session.query
+            checks = {"history": result.history, "tickets": query(Ticket).count(),
+                      "tickets_not_closed": query(Ticket).filter(Ticket.status != "closed").count(),
+                      "sla_rows": query(TicketSLA).count(), "outbox_rows": query(OutboxItem).count(),
+                      "retention_cases": query(RetentionCase).count(),
+                      "search_queued": query(SearchQueueItem).count()}
     if result.error:
         raise SystemExit(f"end-to-end poll failed: {result.error}")
     return {"messages": result.fetched, "created": result.created, "stored": stored, "seconds": elapsed,
@@ -224,8 +254,32 @@ def phase_e2e(host: str, port: int, user: str, password: str, batch: int, databa
             "ingest_seconds": result.ingest_seconds,
             "channel_rate": result.fetched / max(elapsed - result.ingest_seconds, 1e-9),
             "batch_p50": statistics.median(result.batch_seconds), "batch_p95": _pct(result.batch_seconds, 0.95),
+            **checks,
             **({"subscribers": {name: {"wall": w, "cpu": c, "calls": n} for name, (w, c, n) in timings.items()}}
                if timings is not None else {})}
+
+
+#: The history run's mail spans three years before the cutoff (the shop's first day).
+HISTORY_CUTOFF = datetime(2026, 4, 1, tzinfo=timezone(timedelta(hours=9)))
+HISTORY_START = HISTORY_CUTOFF - timedelta(days=3 * 365)
+
+
+def _report_history(args: argparse.Namespace, raw: dict, e2e: dict, url: str) -> None:
+    backend = "SQLite" if url.startswith("sqlite") else url.split(":")[0]
+    print(f"raw, the warm-up run (imapclient + email, policy.default; Dovecot indexing the Maildir meanwhile): "
+          f"{raw['rate']:.0f} msg/s, {raw['cpu_rate']:.0f} msg per CPU-s")
+    print(f"history import ({backend}, batch {args.batch}): {e2e['rate']:.0f} msg/s wall, "
+          f"{e2e['cpu_rate']:.0f} msg per CPU-s ({e2e['seconds']:.1f}s wall, {e2e['cpu_seconds']:.1f}s CPU); "
+          f"batch p50 {e2e['batch_p50'] * 1000:.0f} ms p95 {e2e['batch_p95'] * 1000:.0f} ms; "
+          f"peak RSS {e2e['peak_rss_mb']:.0f} MB")
+    print(f"  stored {e2e['stored']} of {args.n} ({e2e['history']} as history, {e2e['unreadable']} unreadable) in "
+          f"{e2e['tickets']} tickets, {e2e['tickets_not_closed']} not closed; SLA rows {e2e['sla_rows']}, "
+          f"outbox rows {e2e['outbox_rows']}, retention cases {e2e['retention_cases']}; "
+          f"{e2e['search_queued']} items queued for the search index")
+    print(json.dumps({"n": args.n, "batch": args.batch, "history": True, "raw": raw, "e2e": e2e}))
+    if e2e["stored"] != args.n or e2e["history"] != args.n or e2e["tickets_not_closed"] or \
+            e2e["sla_rows"] or e2e["outbox_rows"] or e2e["retention_cases"]:
+        raise SystemExit("the history import did not store everything closed and silent")
 
 
 def _run_phase(name: str, args: argparse.Namespace, server, extra: list[str]) -> dict:
@@ -252,6 +306,9 @@ def main() -> None:
                         help="report each message.ingested / ticket.updated handler's own wall and CPU time")
     parser.add_argument("--skip-bare", action="store_true",
                         help="skip the run with message.ingested subscribers detached")
+    parser.add_argument("--history", action="store_true",
+                        help="measure the history import: N messages dated over three years before a cutoff")
+    parser.add_argument("--history-before", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     from tests.servers.dovecot import PASSWORD, USER
@@ -262,7 +319,8 @@ def main() -> None:
     if args.phase == "e2e":
         print(json.dumps(phase_e2e("127.0.0.1", args.port, USER, PASSWORD, args.batch, args.database_url,
                                    args.workdir, subscribers=not args.no_subscribers, profile=args.profile,
-                                   time_subscribers=args.time_subscribers)))
+                                   time_subscribers=args.time_subscribers,
+                                   history_before=args.history_before)))
         return
 
     from tests.servers.dovecot import start_server
@@ -271,17 +329,27 @@ def main() -> None:
     workdir = tempfile.mkdtemp(prefix="tsunagu-bench-")
     try:
         rng, sent, size = random.Random(args.seed), [], 0
+        threads: dict[str, tuple[str, str]] | None = {} if args.history else None
         t0 = time.perf_counter()
         for i in range(args.n):
-            raw = _raw_message(i, rng, sent)
+            when = HISTORY_START + (HISTORY_CUTOFF - HISTORY_START) * i / args.n if args.history else None
+            raw = _raw_message(i, rng, sent, when, threads)
             size += len(raw)
-            server.deliver(raw)
+            name = server.deliver(raw)
+            if when is not None:  # INTERNALDATE = the Maildir file's mtime: arrived a minute after
+                arrived = (when + timedelta(minutes=1)).timestamp()
+                os.utime(server.maildir / "new" / name, (arrived, arrived))
         print(f"generated {args.n} messages ({size / 1e6:.1f} MB) in {time.perf_counter() - t0:.1f}s")
         t0 = time.perf_counter()
-        _run_phase("raw", args, server, [])  # warm-up: Dovecot indexes the Maildir, page cache fills
+        warm = _run_phase("raw", args, server, [])  # warm-up: Dovecot indexes the Maildir, page cache fills
         print(f"warm-up (Dovecot indexing + one full fetch) {time.perf_counter() - t0:.1f}s")
-        raw = _run_phase("raw", args, server, [])
+        # The history run is long already: its raw figure is the warm-up's (Dovecot indexing included).
+        raw = warm if args.history else _run_phase("raw", args, server, [])
         url = args.database_url or f"sqlite:///{workdir}/bench.db"
+        if args.history:
+            e2e = _run_phase("e2e", args, server, ["--database-url", url, "--workdir", workdir,
+                                                   "--history-before", HISTORY_CUTOFF.isoformat()])
+            return _report_history(args, raw, e2e, url)
         e2e = _run_phase("e2e", args, server, ["--database-url", url, "--workdir", workdir,
                                                *(["--profile", os.path.abspath(args.profile)] if args.profile else []),
                                                *(["--time-subscribers"] if args.time_subscribers else [])])

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from app.auth.services import create_token
+from app.channels import state as channel_state
 from app.channels.email import poller as email_poller
 from app.channels.email.history import Progress, is_history, parse_cutoff
 from app.channels.email.imap import mailboxes
@@ -244,6 +245,16 @@ def test_cli_history_import_reports_progress_on_stderr(app, dovecot):
 
     bad = app.test_cli_runner().invoke(args=["poll", "email", "--history-before", "先月"])
     assert bad.exit_code == 2 and "--history-before" in bad.output
+
+
+def test_cli_import_fails_loudly_when_a_worker_holds_the_mailbox(app, dovecot):
+    configure(app, dovecot)
+    _old_mailbox(dovecot)
+    box = _history_box(app)
+    assert channel_state.acquire_lease("email", box.key, "worker-7:email-poll", seconds=300)
+    result = app.test_cli_runner().invoke(args=["poll", "email", "--history-before", CUTOFF])
+    assert result.exit_code == 1 and "busy" in result.stdout and "another process" in result.stderr
+    assert count() == 0  # nothing was taken as live either
 
 
 def test_api_ticket_detail_lists_each_messages_external_id(app, dovecot, client, agent):

@@ -5,6 +5,9 @@ before DATE (shop time when no zone is given) is imported as closed history with
 (no acknowledgement, SLA clock, live event or intent alert), newer mail is handled as usual, and
 an "n of N" line with the rate goes to stderr every few seconds. Interrupted, it is simply run
 again: the committed cursor and the (channel, external_id) constraint lose and repeat nothing.
+A worker polling the same mailbox meanwhile would take old mail as live: stop it, or set the
+cutoff on the mailbox instead (EMAIL_HISTORY_BEFORE, or "history_before" in EMAIL_MAILBOXES),
+which every poll honours. A mailbox another poller holds is reported and fails the command.
 """
 from __future__ import annotations
 
@@ -43,7 +46,10 @@ def email_command(once: bool, history_before: str | None) -> None:
         results = poll_all_once(app, boxes, progress=to_stderr if history_before else None)
         for result in results:
             click.echo(result.summary())
-        if any(r.error for r in results):
+        if history_before and any(r.skipped for r in results):
+            click.echo("a mailbox was being polled by another process (a worker?): its mail was not imported "
+                       "as history; stop it, or set the cutoff on the mailbox, and run the import again", err=True)
+        if any(r.error or (history_before and r.skipped) for r in results):
             click.get_current_context().exit(1)  # a failed poll is a failed command
         return
     click.echo(f"Watching {', '.join(b.key for b in boxes)} (Ctrl-C to stop)")
