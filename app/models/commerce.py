@@ -84,6 +84,9 @@ class Subscription(db.Model):
     started_on: Mapped[Optional[date]] = mapped_column(Date)
     paused_until: Mapped[Optional[date]] = mapped_column(Date)
     cancelled_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    #: Bumped by every change (a retention action, the shop's acknowledgement, a shop sync): an
+    #: action carries the version its agent saw and is refused when it is stale (compare-and-set).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -8,20 +8,21 @@ swap, quantity, coupon, cancel) with its before/after and its status at the comm
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Optional
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models.base import UTCDateTime, utcnow
 
-#: open | saved (抑止成功) | cancelled (抑止失敗) | late_accepted (期間外受取了承) | dismissed
-#: (an agent said it was not a cancellation request).
-OUTCOMES = ("open", "saved", "cancelled", "late_accepted", "dismissed")
+#: open | pending (a save action was taken; saved only if the subscription is still active at the
+#: check: app.retention.outcomes) | saved (抑止成功) | cancelled (抑止失敗) | late_accepted
+#: (期間外受取了承) | dismissed (an agent said it was not a cancellation request).
+OUTCOMES = ("open", "pending", "saved", "cancelled", "late_accepted", "dismissed")
 REASONS = ("surplus", "not_effective", "unsuitable", "price", "moving", "temporary", "other")
-ACTION_KINDS = ("skip", "pause", "cycle", "swap", "quantity", "coupon", "cancel")
+ACTION_KINDS = ("skip", "pause", "resume", "cycle", "swap", "quantity", "coupon", "cancel")
 #: pending (sent or waiting for the shop) | acked (the shop, or the local record, applied it) |
 #: failed (refused or gave up; `backend_error` says why)
 BACKEND_STATUSES = ("pending", "acked", "failed")
@@ -48,7 +49,12 @@ class RetentionCase(db.Model):
     #: detected (rules) | agent (flagged by hand)
     source: Mapped[str] = mapped_column(String(10), default="detected")
     outcome: Mapped[str] = mapped_column(String(15), default="open")
-    #: For 'saved': the action kind that saved the subscription.
+    #: For 'pending': the day the save is checked (the next shipment after the action, or the end of
+    #: RETENTION_SAVE_WINDOW_DAYS); the case is saved if the subscription is still live then.
+    outcome_due_on: Mapped[Optional[date]] = mapped_column(Date)
+    #: For 'pending' and 'saved': the rule that decides (next_shipment | window).
+    outcome_rule: Mapped[Optional[str]] = mapped_column(String(20))
+    #: For 'pending' and 'saved': the action kind that saved the subscription.
     saved_by: Mapped[Optional[str]] = mapped_column(String(15))
     #: Yen of subscription value retained (price per delivery x deliveries a year) when saved.
     value_retained: Mapped[int] = mapped_column(default=0)
