@@ -8,7 +8,10 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from email.utils import parseaddr
+
 import phonenumbers
+from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
@@ -83,6 +86,32 @@ class Sender:
         return normalise(self.kind, self.value)
 
 
+def is_placeholder(kind: str, value: str) -> bool:
+    """Whether `value` is a stand-in a channel used for a sender it could not read (an address
+    under the reserved .invalid domain): never a person, never someone to write to."""
+    return kind == "email" and (value or "").rstrip(">").lower().endswith(".invalid")
+
+
+def own_addresses() -> set[str]:
+    """Our own email addresses: MAIL_FROM, IMAP_USER and every configured mailbox's login, when
+    those are addresses (normalised)."""
+    from app.channels.email.imap import mailboxes
+
+    config = current_app.config
+    candidates = [parseaddr(config.get("MAIL_FROM") or "")[1], config.get("IMAP_USER") or ""]
+    try:
+        candidates += [box.user for box in mailboxes(config)]
+    except (ValueError, TypeError, KeyError):  # a half-configured mailbox list names no address
+        pass
+    found = set()
+    for value in candidates:
+        try:
+            found.add(normalise_email(value))
+        except InvalidIdentity:
+            continue
+    return found
+
+
 def find_identity(kind: str, value: str) -> Identity | None:
     return db.session.scalar(select(Identity).where(Identity.kind == kind, Identity.value == value))
 
@@ -94,9 +123,17 @@ def resolve_customer(sender: Sender, lookups=None) -> tuple[Customer, bool]:
     `lookups` it flushes (the new customer has its id); with the batch's `lookups`
     (app.ingest.lookups) it does not: the new rows go in with the batch's one flush.
     A concurrent creation of the same identity surfaces as an IntegrityError at flush, which the
-    ingest path retries.
+    ingest path retries. A placeholder sender (is_placeholder) always gets a new customer.
     """
     value = sender.normalised()
+    if is_placeholder(sender.kind, value):
+        # The channel could not read who sent it: a customer of its own, with no identity, so no
+        # two unknown senders are ever merged and nobody can be written to at a made-up address.
+        customer = Customer(name=sender.name or "")
+        db.session.add(customer)
+        if lookups is None or not lookups.batch:
+            db.session.flush()
+        return customer, True
     identity = lookups.identity(sender.kind, value) if lookups is not None else find_identity(sender.kind, value)
     if identity is not None:
         customer = identity.customer

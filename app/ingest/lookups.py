@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
-from app.ingest.threading import SUBJECT_MATCH_WINDOW, flood_ticket
+from app.ingest.threading import flood_ticket, markers, subject_window
 from app.ingest.types import InboundMessage
 from app.models import OPEN_STATUSES, Customer, Identity, Message, RawSource, Ticket
 
@@ -52,6 +52,17 @@ class Lookups:
         self._started_loaded: set[int] = set()
         #: customer -> tickets the batch created
         self.new_tickets: dict[Customer, list[Ticket]] = defaultdict(list)
+        #: (channel, external_id) keys the prefetch looked up (others are asked of the database)
+        self._prefetched: set[tuple[str, str]] = set()
+        #: id(ticket) -> order numbers / coupon codes its stored messages name (read once)
+        self._markers: dict[int, dict[str, set[str]]] = {}
+        #: id(ticket) -> those its messages of this batch name
+        self._pending_markers: dict[int, dict[str, set[str]]] = defaultdict(dict)
+        #: tags the batch uses, by name (special.tag_own)
+        self.tags: dict[str, object] = {}
+        self._own: Optional[set[str]] = None
+        #: thread keys whose stored messages were read into `threads`
+        self._keys_loaded: set[str] = set()
         self._seq = 0
         if prefetch:
             self._prefetch([m for m, _ in prefetch], now)
@@ -64,6 +75,7 @@ class Lookups:
         by_channel: dict[str, set[str]] = defaultdict(set)
         for m in msgs:
             by_channel[m.channel].add(m.external_id)
+            self._prefetched.add((m.channel, m.external_id))
         for channel, ids in by_channel.items():
             for chunk in _chunks(sorted(ids)):
                 for message in session.scalars(select(Message).where(Message.channel == channel,
@@ -81,17 +93,10 @@ class Lookups:
                 for identity in session.scalars(select(Identity).options(joinedload(Identity.customer))
                                                 .where(Identity.kind == kind, Identity.value.in_(chunk))):
                     self.identities[(identity.kind, identity.value)] = identity
-        keys = sorted({k for m in msgs for k in m.reply_to_keys})
-        rows = []
-        for chunk in _chunks(keys):
-            rows += session.execute(select(Message.thread_key, Message.created_at, Message.id, Message.ticket_id)
-                                    .where(Message.thread_key.in_(chunk))).all()
-        tickets = {}
-        for chunk in _chunks(sorted({r.ticket_id for r in rows})):
-            tickets.update((t.id, t) for t in session.scalars(select(Ticket).where(Ticket.id.in_(chunk))))
-        for r in rows:
-            self._cite(r.thread_key, r.created_at, r.id, tickets.get(r.ticket_id))
+        self._load_threads({k for m in msgs for k in m.reply_to_keys}
+                           | {(m.meta.get("bounce") or {}).get("original_message_id") for m in msgs} - {None})
         if now is not None and any(m.match_subject for m in msgs):
+            since = min(subject_window(m.created_at, now)[0] for m in msgs if m.match_subject)
             customer_ids = set()
             for identity in self.identities.values():
                 customer_ids.add(identity.customer_id)
@@ -100,7 +105,7 @@ class Lookups:
             for chunk in _chunks(sorted(customer_ids)):
                 for ticket in session.scalars(select(Ticket).where(
                         Ticket.customer_id.in_(chunk), Ticket.status.in_(OPEN_STATUSES),
-                        Ticket.last_activity_at >= now - SUBJECT_MATCH_WINDOW)):
+                        Ticket.last_activity_at >= since)):
                     self._open_by_id(ticket.customer_id)[id(ticket)] = ticket
             self._open_loaded |= customer_ids
         flood = current_app.config.get("TICKET_FLOOD_LIMIT") or 0
@@ -118,6 +123,21 @@ class Lookups:
                     self.started[row.customer_id].append(row.created_at)
             self._started_loaded |= customer_ids
 
+    def _load_threads(self, keys: set[str]) -> None:
+        """The tickets of the stored messages whose thread key is one of `keys`."""
+        session = db.session
+        keys = sorted(keys - self._keys_loaded)
+        self._keys_loaded.update(keys)
+        rows = []
+        for chunk in _chunks(keys):
+            rows += session.execute(select(Message.thread_key, Message.created_at, Message.id, Message.ticket_id)
+                                    .where(Message.thread_key.in_(chunk))).all()
+        tickets = {}
+        for chunk in _chunks(sorted({r.ticket_id for r in rows})):
+            tickets.update((t.id, t) for t in session.scalars(select(Ticket).where(Ticket.id.in_(chunk))))
+        for r in rows:
+            self._cite(r.thread_key, r.created_at, r.id, tickets.get(r.ticket_id))
+
     def _open_by_id(self, customer_id: int) -> dict[int, Ticket]:
         customer = db.session.get(Customer, customer_id)  # in the identity map after the joinedload
         return self.open_tickets[customer]
@@ -131,7 +151,8 @@ class Lookups:
 
     # --- questions -----------------------------------------------------------------------
     def existing(self, msg: InboundMessage) -> Optional[Message]:
-        if self.batch:
+        if self.batch and ((msg.channel, msg.external_id) in self._prefetched
+                           or (msg.channel, msg.external_id) in self.messages):
             return self.messages.get((msg.channel, msg.external_id))
         return db.session.scalar(select(Message).where(Message.channel == msg.channel,
                                                        Message.external_id == msg.external_id))
@@ -152,17 +173,19 @@ class Lookups:
             ticket_id = db.session.scalar(select(Message.ticket_id).where(Message.thread_key.in_(list(keys)))
                                           .order_by(Message.created_at.desc()).limit(1))
             return db.session.get(Ticket, ticket_id) if ticket_id is not None else None
+        if not set(keys) <= self._keys_loaded:  # a key the prefetch did not know (e.g. a bounce's)
+            self._load_threads(set(keys))
         found = [self.threads[k] for k in keys if k in self.threads]
         return max(found, key=lambda f: f[:2])[2] if found else None
 
-    def subject_candidates(self, customer: Customer, now: datetime) -> list[Ticket]:
-        """The customer's open tickets active in the window, most recent first (at most 20)."""
-        since = now - SUBJECT_MATCH_WINDOW
+    def subject_candidates(self, customer: Customer, since: datetime, until: datetime) -> list[Ticket]:
+        """The customer's open tickets active since `since` and started by `until` (the window
+        around a message's date, threading.subject_window), most recent first (at most 20)."""
         if not self.batch or (customer.id is not None and customer.id not in self._open_loaded):
             if customer.id is None:
                 return []
             query = (select(Ticket).where(Ticket.customer_id == customer.id, Ticket.status.in_(OPEN_STATUSES),
-                                          Ticket.last_activity_at >= since)
+                                          Ticket.last_activity_at >= since, Ticket.created_at <= until)
                      .order_by(Ticket.last_activity_at.desc()).limit(SUBJECT_CANDIDATES))
             if not self.batch:
                 return list(db.session.scalars(query))
@@ -170,9 +193,36 @@ class Lookups:
                 self.open_tickets[customer][id(ticket)] = ticket
             self._open_loaded.add(customer.id)
         tickets = [t for t in self.open_tickets.get(customer, {}).values()
-                   if t.status in OPEN_STATUSES and t.last_activity_at >= since]
+                   if t.status in OPEN_STATUSES and t.last_activity_at >= since and t.created_at <= until]
         tickets.sort(key=lambda t: t.last_activity_at, reverse=True)
         return tickets[:SUBJECT_CANDIDATES]
+
+    def own_addresses(self) -> set[str]:
+        """identity.own_addresses(), read once per batch."""
+        if self._own is None:
+            from app.ingest.identity import own_addresses
+
+            self._own = own_addresses()
+        return self._own
+
+    def ticket_markers(self, ticket: Ticket) -> dict[str, set[str]]:
+        """Order numbers and coupon codes the ticket's inbound messages name (subject included)."""
+        known = self._markers.get(id(ticket)) if self.batch else None
+        if known is None:
+            known = {}
+            if ticket.id is not None:
+                texts = db.session.scalars(
+                    select(Message.body_text).where(Message.ticket_id == ticket.id, Message.direction == "in")
+                    .order_by(Message.created_at.desc()).limit(50))
+                for text in [ticket.subject or "", *texts]:
+                    for kind, codes in markers(text).items():
+                        known.setdefault(kind, set()).update(codes)
+            if self.batch:
+                self._markers[id(ticket)] = known
+        merged = {kind: set(codes) for kind, codes in known.items()}
+        for kind, codes in self._pending_markers.get(id(ticket), {}).items():
+            merged.setdefault(kind, set()).update(codes)
+        return merged
 
     def flood_ticket(self, customer: Customer, at: datetime, limit: int, window: timedelta) -> Optional[Ticket]:
         """threading.flood_ticket, counting the batch's own new tickets without a query."""
@@ -195,6 +245,10 @@ class Lookups:
         self._seq += 1
         self._cite(msg.thread_key, msg.created_at, 1 << 62 | self._seq, ticket)  # newer than stored ones
         self.open_tickets[customer][id(ticket)] = ticket
+        if msg.direction == "in":
+            pending = self._pending_markers[id(ticket)]
+            for kind, codes in markers(msg.body_text).items():
+                pending.setdefault(kind, set()).update(codes)
 
     def new_ticket(self, customer: Customer, ticket: Ticket) -> None:
         if self.batch:

@@ -6,6 +6,11 @@ commit, `message.ingested` is published on the event bus for search, live update
 detection and SLA clocks. `ingest_batch()` does the same for a polled batch in one transaction:
 its lookups are a few queries for the whole batch (app.ingest.lookups), its rows one flush, and
 its events one `bus.publish_many` (subscribers may take the batch at once).
+
+Messages that are not a customer's word (special.py): a message whose id another message
+already uses with other content is stored under a fresh id with a note; mail from our own
+address is flagged and never makes an ordinary customer; a bounce joins the ticket of the message
+it bounced; a sender the channel could not read never shares a customer with anyone.
 """
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ from app.channels import registry
 from app.extensions import db
 from app.ingest.history import TOPIC as HISTORY_TOPIC, place_history
 from app.ingest.identity import InvalidIdentity, resolve_customer
+from app.ingest import special
 from app.ingest.lookups import Lookups
 from app.ingest.threading import find_thread_ticket, strip_reply_prefixes
 from app.ingest.types import InboundMessage, IngestResult
@@ -110,8 +116,7 @@ def _existing(msg: InboundMessage) -> Optional[Message]:
 
 
 def _duplicate(existing: Message, digest: str) -> IngestResult:
-    if existing.content_hash and existing.content_hash != digest:
-        raise IngestError({"external_id": "already used for a different message"})
+    """The result for a replay (special.unclaimed decided it is one)."""
     return IngestResult("duplicate", existing.id, existing.ticket_id, existing.customer_id)
 
 
@@ -131,7 +136,8 @@ def _place_in_ticket(msg: InboundMessage, customer: Customer, now: datetime, loo
                      ) -> tuple[Ticket, bool, bool]:
     """(ticket, created, reopened) for the message, applying the reopen/follow-up rules."""
     ticket = find_thread_ticket(msg.reply_to_keys, msg.ticket_hint, customer, msg.subject,
-                                msg.match_subject, now, lookups)
+                                msg.match_subject, now, lookups, at=msg.created_at,
+                                text=f"{msg.subject or ''}\n{msg.body_text or ''}")
     previous_id = None
     if ticket is not None and not _same_customer(ticket, customer):
         ticket = None  # never thread one customer's message into another's conversation
@@ -174,8 +180,16 @@ def _store(msg: InboundMessage, digest: str, lookups: Optional[Lookups] = None):
     lookups = lookups or Lookups()
     now = utcnow()
     raw = store_raw(msg.raw, msg.raw_content_type, msg.channel, lookups) if msg.raw is not None else None
-    customer, customer_created = resolve_customer(msg.sender, lookups)
-    ticket, created, reopened = _place_in_ticket(msg, customer, now, lookups)
+    msg = special.annotate(msg, lookups)
+    quiet = special.quiet_place(msg, lookups)
+    if quiet is not None:  # a bounce, or our own mail citing a ticket: joins it, changes nothing
+        msg, customer, ticket = quiet
+        customer_created = created = reopened = False
+    else:
+        customer, customer_created = resolve_customer(msg.sender, lookups)
+        ticket, created, reopened = _place_in_ticket(msg, customer, now, lookups)
+        if created and msg.meta.get(special.OWN):
+            special.tag_own(ticket, lookups)
     message = Message(
         channel=msg.channel, direction=msg.direction,
         external_id=msg.external_id, thread_key=msg.thread_key, reply_to_keys=list(msg.reply_to_keys),
@@ -207,7 +221,7 @@ def _store(msg: InboundMessage, digest: str, lookups: Optional[Lookups] = None):
     ]
     db.session.add(message)
     ticket.last_activity_at = max(ticket.last_activity_at, msg.created_at)
-    if msg.direction == "in":
+    if msg.direction == "in" and quiet is None and not msg.meta.get(special.OWN):
         latest = ticket.last_customer_message_at
         ticket.last_customer_message_at = max(latest, msg.created_at) if latest else msg.created_at
     lookups.stored(msg, message, ticket, customer)
@@ -240,8 +254,9 @@ def ingest(msg: InboundMessage) -> IngestResult:
     """
     validate(msg)
     digest = content_hash(msg)
+    original = msg
     for attempt in range(MAX_ATTEMPTS):
-        existing = _existing(msg)
+        msg, existing = special.unclaimed(original, digest, Lookups())
         if existing is not None:
             result = _duplicate(existing, digest)
             db.session.rollback()
@@ -283,12 +298,13 @@ def _stage_batch(msgs: list[InboundMessage]) -> list:
             if isinstance(entry, IngestError):
                 continue
             msg, digest = entry
-            existing = lookups.existing(msg)
+            try:
+                msg, existing = special.unclaimed(msg, digest, lookups)
+            except IngestError as exc:
+                staged[i] = exc
+                continue
             if existing is not None:  # stored earlier, or earlier in this very batch
-                if existing.content_hash and existing.content_hash != digest:
-                    staged[i] = IngestError({"external_id": "already used for a different message"})
-                else:
-                    staged[i] = lambda m=existing: IngestResult("duplicate", m.id, m.ticket_id, m.customer_id)
+                staged[i] = lambda m=existing: IngestResult("duplicate", m.id, m.ticket_id, m.customer_id)
                 continue
             staged[i] = _store(msg, digest, lookups)
     return staged

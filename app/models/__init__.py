@@ -1,5 +1,5 @@
 """All models, re-exported so `from app.models import Ticket` works everywhere."""
-from app.models.agents import API_SCOPES, ROLES, USER_SCOPES, Agent, ApiToken, Team
+from app.models.agents import ROLES, Agent, ApiToken, Team
 from app.models.base import UTCDateTime, utcnow
 from app.models.channels import ChannelState
 from app.models.commerce import Order, OrderLine, Product, Subscription
@@ -17,7 +17,7 @@ from app.models.tasks import Task
 from app.models.tickets import OPEN_STATUSES, PRIORITIES, STATUSES, Event, Tag, Ticket, ticket_tags
 
 __all__ = [
-    "ROLES", "API_SCOPES", "USER_SCOPES", "Agent", "ApiToken", "Team", "UTCDateTime", "utcnow", "ChannelState", "Order",
+    "ROLES", "Agent", "ApiToken", "Team", "UTCDateTime", "utcnow", "ChannelState", "Order",
     "OrderLine", "Product", "Subscription", "Coupon", "IDENTITY_KINDS", "Customer", "Identity",
     "Attachment", "Message", "OutboxItem", "RawSource", "OPEN_STATUSES", "PRIORITIES", "STATUSES",
     "Event", "Tag", "Task", "Ticket", "ticket_tags",

@@ -80,17 +80,50 @@ def claim_due(owner: str, limit: int = 20) -> list[int]:
     return claimed
 
 
-def _recipient(customer: Customer, kind: str) -> tuple[str, str]:
+def N_(message: str) -> str:
+    """Mark a message for extraction; the reply path translates it when shown."""
+    return message
+
+
+#: Why a recipient is refused (English; the reply path translates them).
+NO_IDENTITY = N_("The customer has no %(kind)s address to send to.")
+PLACEHOLDER = N_("The sender's address could not be read (%(value)s is a placeholder), so there is no "
+                 "address to reply to.")
+OWN_ADDRESS = N_("%(value)s is our own address: a reply would only come back into our own inbox.")
+
+
+def _identity(customer: Customer, kind: str):
     identity = next((i for i in customer.identities if i.kind == kind and not i.bouncing), None)
-    identity = identity or customer.identity(kind)
+    return identity or customer.identity(kind)
+
+
+def recipient_refusal(customer: Customer, channel: str) -> Optional[tuple[str, dict[str, str]]]:
+    """(message, params) saying why nothing may be sent to `customer` on `channel`, or None."""
+    if not registry.is_known(channel):
+        return None
+    kind = registry.identity_kind(channel)
+    identity = _identity(customer, kind)
     if identity is None:
-        raise PermanentFailure(f"the customer has no {kind} identity to send to")
+        return NO_IDENTITY, {"kind": kind}
+    if is_placeholder(kind, identity.value):
+        return PLACEHOLDER, {"value": identity.value}
+    if kind == "email" and identity.value in own_addresses():
+        return OWN_ADDRESS, {"value": identity.value}
+    return None
+
+
+def _recipient(customer: Customer, kind: str, channel: str) -> tuple[str, str]:
+    refusal = recipient_refusal(customer, channel)
+    if refusal is not None:
+        message, params = refusal
+        raise PermanentFailure("refused: " + message % params)
+    identity = _identity(customer, kind)
     return identity.value, identity.name or customer.name
 
 
 def build_outbound(message: Message) -> OutboundMessage:
     kind = registry.identity_kind(message.channel)
-    to, to_name = _recipient(message.customer, kind)
+    to, to_name = _recipient(message.customer, kind, message.channel)
     return OutboundMessage(
         message_id=message.id, ticket_id=message.ticket_id, channel=message.channel, to=to,
         to_name=to_name, subject=message.subject, body_text=message.body_text,
@@ -164,13 +197,13 @@ def _failed_attempt(item: OutboxItem, detail: str, retry_after: Optional[float])
     return "queued"
 
 
-def _give_up(item: OutboxItem, detail: str) -> str:
-    item.status, item.last_error = "failed", detail
+def _give_up(item: OutboxItem, detail: str, status: str = "failed") -> str:
+    item.status, item.last_error = status, detail
     item.claimed_by = item.claimed_until = None
     db.session.commit()
     bus.publish("message.delivered", message_id=item.message_id, ticket_id=item.message.ticket_id,
-                status="failed")
-    return "failed"
+                status=status)
+    return status
 
 
 def release(item_ids: list[int], owner: str) -> None:

@@ -160,6 +160,9 @@ def add_reply(agent: Agent, ticket: Ticket, body: str, status_after: str = "pend
     if not can_reply(ticket):
         raise ActionRefused(N_("Replies cannot be sent on this channel (%(channel)s)."),
                             channel=ticket.channel)
+    refusal = outbox.recipient_refusal(ticket.customer, ticket.channel)  # ourselves, a placeholder
+    if refusal is not None:
+        raise ActionRefused(refusal[0], **refusal[1])
     if status_after not in REPLY_STATUSES:
         raise ActionRefused(N_("Unknown status: %(status)s"), status=status_after)
     _check_channel_text(ticket, body)

@@ -2,9 +2,9 @@
 
 Subscribed to `message.ingested`, which is published after the ingest commit. It answers only
 a new ticket's first inbound email, never an auto-reply, bounce or bulk mail, never our own
-address, and at most once per customer per ACK_WINDOW, so two auto-responders cannot loop. The
-acknowledgement is an ordinary outbound Message in the outbox (sent by the worker), marked
-Auto-Submitted: auto-replied and meta {'auto_ack': True}.
+addresses (MAIL_FROM, any configured mailbox), and at most once per customer per ACK_WINDOW, so
+two auto-responders cannot loop. The acknowledgement is an ordinary outbound Message in the
+outbox (sent by the worker), marked Auto-Submitted: auto-replied and meta {'auto_ack': True}.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from app import bus
 from app.extensions import db
+from app.ingest.identity import own_addresses
 from app.models import Message, Ticket, utcnow
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def acknowledge(message_id: int, ticket_id: int, customer_id: int, ticket_create
     if inbound is None or inbound.auto_submitted or (inbound.meta or {}).get("sender_missing"):
         return
     identity = inbound.customer.identity("email")
-    if identity is None or identity.bouncing or identity.value == (config.get("MAIL_FROM") or "").lower():
+    if identity is None or identity.bouncing or identity.value in own_addresses():
         return
     if _recently_acknowledged(customer_id):
         return
