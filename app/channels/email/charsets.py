@@ -284,7 +284,8 @@ _MOJIBAKE = re.compile("[\u00c2-\u00ef][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0
                        "\u0192\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030"
                        "\u2039\u203a\u20ac\u2122]")
 _SAMPLE = 4000
-_PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
+_LATIN_RANGE = re.compile("[\u0080-\u024f\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026"
+                          "\u2030\u2039\u203a\u20ac\u2122]")
 
 
 def garbled(text: str) -> bool:
@@ -298,9 +299,12 @@ def garbled(text: str) -> bool:
         return True
     if len(_MOJIBAKE.findall(sample)) >= 3:
         return True
-    # Private-use characters (carrier emoji) are no sign of a wrong charset, but the mess
-    # detector counts them as such.
-    sample = _PRIVATE_USE.sub("", sample)
+    # A wrong single-byte reading (Cyrillic, Hebrew, Thai or Shift_JIS shown as cp1252) is made
+    # of Latin-1 letters and cp1252 punctuation; only such text goes to the mess detector, which
+    # takes Japanese layout (full-width letters, ★■ rules, half-width kana) for noise.
+    non_ascii = sum(1 for c in sample if c >= "\x80")
+    if len(_LATIN_RANGE.findall(sample)) * 2 < non_ascii:
+        return False
     return len(sample) >= 8 and mess_ratio(sample, 0.5) >= 0.5
 
 
