@@ -231,6 +231,21 @@ def test_a_crash_in_the_middle_of_the_import_loses_and_doubles_nothing(app, dove
     assert count(TicketSLA) == 0 and count(OutboxItem) == 0
 
 
+def test_old_carrier_replies_about_different_orders_stay_apart(app, dovecot):
+    configure(app, dovecot, EMAIL_HISTORY_BEFORE=CUTOFF)
+    when = datetime(2025, 9, 9, 20, 5, tzinfo=JST)
+    _old(dovecot, "返品について", "ご注文番号 A-20931 の化粧水を返品したいです。", sender="natsu@au.com",
+         message_id="<r1@au.com>", sent=when)
+    _old(dovecot, "Re:返品について", "注文番号A-20931の件、返送しました。", sender="natsu@au.com",
+         message_id="<r2@au.com>", sent=when + timedelta(days=2))
+    _old(dovecot, "Re:返品について", "別の注文 ご注文番号 B-77102 も返品できますか。", sender="natsu@au.com",
+         message_id="<r3@au.com>", sent=when + timedelta(days=4))
+    poll(app)
+    assert inbound("<r1@au.com>").ticket_id == inbound("<r2@au.com>").ticket_id
+    assert inbound("<r3@au.com>").ticket_id != inbound("<r1@au.com>").ticket_id
+    assert [t.status for t in db.session.scalars(select(Ticket))] == ["closed", "closed"]
+
+
 def test_cli_history_import_reports_progress_on_stderr(app, dovecot):
     configure(app, dovecot, EMAIL_BATCH_SIZE=2)
     _old_mailbox(dovecot)

@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.ingest.lookups import SUBJECT_CANDIDATES
-from app.ingest.threading import SUBJECT_MATCH_WINDOW, normalise_subject, strip_reply_prefixes
+from app.ingest.threading import (SUBJECT_MATCH_WINDOW, different_matters, markers, normalise_subject,
+                                  strip_reply_prefixes)
 from app.ingest.types import InboundMessage
 from app.models import Customer, Ticket
 
@@ -39,7 +40,12 @@ def _same_subject(msg: InboundMessage, customer: Customer, lookups) -> Optional[
             .order_by(Ticket.last_activity_at.desc()).limit(SUBJECT_CANDIDATES))
     found = [t for t in candidates if t.created_at <= msg.created_at and t.last_activity_at >= since
              and normalise_subject(t.subject) == key]
-    return max(found, key=lambda t: t.last_activity_at) if found else None
+    named = markers(f"{msg.subject or ''}\n{msg.body_text or ''}")
+    for ticket in sorted(found, key=lambda t: t.last_activity_at, reverse=True):
+        # Different order numbers or coupon codes: another matter, as for live mail (threading.py).
+        if not (named and different_matters(named, lookups.ticket_markers(ticket))):
+            return ticket
+    return None
 
 
 def place_history(msg: InboundMessage, customer: Customer, ticket: Optional[Ticket], lookups
