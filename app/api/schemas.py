@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from app.customers.event_text import summary as event_summary
 from app.fields import Moment, Text
 from app.channels import registry
 from app.models import IDENTITY_KINDS, STATUSES
@@ -179,6 +180,11 @@ class EventSchema(Schema):
     data = fields.Dict()
     note = fields.String()
     created_at = fields.DateTime(format=ISO)
+    #: The event as a sentence, in the request's language (Accept-Language or the agent's choice).
+    summary = fields.Function(lambda event: event_summary(event), dump_only=True, metadata={
+        "type": "string", "description": "What happened, as a sentence for people (dates in the shop's "
+                                         "time zone); the other fields are for programs",
+        "example": "Yamada skipped a delivery: Dec 12 → Jan 11"})
 
 
 class TimelineEntrySchema(Schema):

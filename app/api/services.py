@@ -10,7 +10,7 @@ from typing import Any, Optional, Sequence
 
 import nh3
 from sqlalchemy import Select, func, literal, or_, select, union_all
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.auth.access import ticket_filter
 from app.extensions import db
@@ -100,7 +100,8 @@ def customer_timeline(agent: Agent, customer: Customer, *, page: int, per_page: 
     event_ids = [r.id for r in rows if r.type == "event"]
     loaded_messages = {m.id: m for m in db.session.scalars(
         select(Message).where(Message.id.in_(message_ids)).options(selectinload(Message.outbox)))}
-    loaded_events = {e.id: e for e in db.session.scalars(select(Event).where(Event.id.in_(event_ids)))}
+    loaded_events = {e.id: e for e in db.session.scalars(  # the actor names the event's summary
+        select(Event).where(Event.id.in_(event_ids)).options(joinedload(Event.actor)))}
     items = []
     for row in rows:
         obj = loaded_messages[row.id] if row.type == "message" else loaded_events[row.id]

@@ -28,3 +28,10 @@ def _now_utc():
     from app.models import utcnow
 
     return utcnow()
+
+
+@bp.app_template_global("event_summary")
+def _event_summary(event):
+    from app.customers.event_text import summary
+
+    return summary(event)
