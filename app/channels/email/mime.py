@@ -41,6 +41,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 #: A content type is printable ASCII; anything else (8-bit bytes kept as surrogates by the parser,
 #: NUL that PostgreSQL refuses) is dropped.
 _NOT_TOKEN = re.compile(r"[^\x21-\x7e]")
+_PART_HEAD = re.compile(rb"\n?content-", re.I)
 _BOUNDARY_LINE = re.compile(rb"^--([^\s](?:[^\r\n]{0,68}[^\s])??)(?:--)?[ \t]*\r?$", re.M)
 
 
@@ -169,7 +170,9 @@ def _salvage_multipart(part, body: _Body, options: ParseOptions) -> None:
     if declared and re.search(r"\s", declared):
         # A fold inside the quoted boundary whose blank the boundary lines do not have.
         candidates.append(re.sub(r"\s", "", declared).encode("ascii", "surrogateescape"))
-    candidates += [m.group(1) for m in _BOUNDARY_LINE.finditer(data, 0, 65536)][:5]
+    # A line of dashes in the text is no boundary: a found one must open a part with headers.
+    candidates += [m.group(1) for m in _BOUNDARY_LINE.finditer(data, 0, 65536)
+                   if _PART_HEAD.match(data, m.end() + 1)][:5]
     for candidate in dict.fromkeys(candidates):
         if data.count(b"--" + candidate) < 2 or b'"' in candidate:
             continue
@@ -232,13 +235,18 @@ def _is_body_text(part, ctype: str) -> bool:
         and not _filename(part)
 
 
+def _is_empty(part) -> bool:
+    payload = part.get_payload()
+    return isinstance(payload, str) and not payload.strip()
+
+
 def _chosen_alternatives(parts: list) -> list:
     """RFC 2046 5.1.4: alternatives come in increasing order of preference, so of several
     text/plain (or text/html) alternatives only the last is shown; other parts stay."""
     last = {}
     for index, part in enumerate(parts):
         for ctype in ("text/plain", "text/html"):
-            if _is_body_text(part, ctype):
+            if _is_body_text(part, ctype) and (ctype not in last or not _is_empty(part)):
                 last[ctype] = index
     keep = set(last.values())
     return [part for index, part in enumerate(parts)
