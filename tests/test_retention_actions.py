@@ -1,6 +1,7 @@
 """Executing retention actions from a ticket (local backend): records, drafts, outcomes, the panel."""
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -8,10 +9,10 @@ from flask import render_template_string
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Coupon, Event, RetentionCase, Subscription, SubscriptionAction, Team, Ticket
+from app.models import Agent, Coupon, Event, RetentionCase, Subscription, SubscriptionAction, Team, Ticket
 from app.retention import panel, services
 from app.retention.actions import ActionError
-from tests.factories import make_ticket
+from tests.factories import make_agent, make_ticket
 from tests.retention_helpers import make_product, make_subscription, req  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.usefixtures("req")
@@ -54,7 +55,9 @@ def test_skip_applies_locally_with_event_draft_and_outcome(agent):
     assert "山田 花子様" in action.reply_draft
     assert f"{sub.next_ship_date.month}月{sub.next_ship_date.day}日" in action.reply_draft
     case = db.session.scalar(select(RetentionCase))
-    assert (case.outcome, case.saved_by, case.subscription_id) == ("saved", "skip", sub.id)
+    # saved only if it holds: judged at the next shipment after the skip
+    assert (case.outcome, case.saved_by, case.subscription_id) == ("pending", "skip", sub.id)
+    assert (case.outcome_due_on, case.outcome_rule) == (sub.next_ship_date, "next_shipment")
     assert case.value_retained == round(sub.price * 365 / 30)
     # a double click (same form key) does it once
     again = services.execute(agent, ticket, "skip", {}, sub.id, idempotency_key="k-1")
@@ -140,7 +143,7 @@ def test_goodwill_coupon_goes_through_the_coupon_feature(agent):
     assert coupon.status == "issued" and coupon.value == 500 and coupon.reason == "解約防止"
     assert result.action.case_id is not None and coupon.code in result.action.reply_draft
     case = db.session.scalar(select(RetentionCase))
-    assert (case.outcome, case.saved_by) == ("saved", "coupon")
+    assert (case.outcome, case.saved_by) == ("pending", "coupon")
 
 
 def test_panel_ranks_actions_keeps_cancel_and_respects_the_money_cooldown(agent):
@@ -182,7 +185,7 @@ def test_panel_page_and_one_click_forms(client, agent, login_as):
     assert html.count('name="kind" value="cancel"') >= 1
     response = client.post(f"/tickets/{ticket.id}/retention/actions",
                            data={"kind": "pause", "subscription_id": sub.id, "months": 2, "key": "route-1",
-                                 "next": f"/tickets/{ticket.id}/retention"})
+                                 "version": sub.version, "next": f"/tickets/{ticket.id}/retention"})
     assert response.status_code == 302 and response.headers["Location"].endswith("/retention#retention")
     db.session.expire_all()
     assert db.session.get(Subscription, sub.id).status == "paused"
@@ -211,7 +214,7 @@ def test_outcome_by_hand(client, agent, login_as):
     client.post(f"/tickets/{ticket.id}/retention/outcome", data={"outcome": "saved", "note": "電話で継続に納得"})
     case = db.session.scalar(select(RetentionCase))
     db.session.refresh(case)
-    assert (case.outcome, case.saved_by, case.outcome_by_id) == ("saved", "conversation", agent.id)
+    assert (case.outcome, case.saved_by, case.outcome_by_id) == ("pending", "conversation", agent.id)
 
 
 def test_customer_who_insists_after_a_save_reopens_the_request(agent):
@@ -256,10 +259,187 @@ def test_forms_carry_a_working_csrf_token(app, client, agent, login_as):
         html = client.get(f"/tickets/{ticket.id}/retention").get_data(as_text=True)
         token = html.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
         done = client.post(f"/tickets/{ticket.id}/retention/actions",
-                           data={"kind": "skip", "subscription_id": sub.id, "csrf_token": token})
+                           data={"kind": "skip", "subscription_id": sub.id, "csrf_token": token,
+                                 "version": sub.version})
         assert done.status_code == 302
         assert count(SubscriptionAction) == 1
         # the signed shop hook is exempt (it has no session to forge)
         assert client.post("/hooks/commerce", json={}).status_code in (401, 503)
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
+
+
+# --- actions that cannot double -----------------------------------------------------------------
+
+def _short(day) -> str:
+    return f"{day.month}/{day.day}"
+
+
+def test_a_stale_skip_is_refused_saying_what_changed(agent):
+    ticket = cancellation_ticket("定期の解約をお願いします。届いた分がまだ残っていて。")
+    sub = setup_sub(ticket, next_ship=today() + timedelta(days=17))
+    seen, first_next = sub.version, sub.next_ship_date
+    colleague = make_agent("agent", name="佐々木 蓮")
+    services.execute(colleague, ticket, "skip", {}, sub.id, version=seen)
+    db.session.refresh(sub)
+    second_next = sub.next_ship_date
+    assert sub.version > seen and second_next == first_next + timedelta(days=30)
+    with pytest.raises(services.StaleAction) as refused:
+        services.execute(agent, ticket, "skip", {}, sub.id, version=seen)
+    assert "佐々木 蓮" in refused.value.message
+    assert f"{_short(first_next)} → {_short(second_next)}" in refused.value.message
+    db.session.refresh(sub)
+    assert sub.next_ship_date == second_next  # skipped once
+    assert count(SubscriptionAction) == 1
+
+
+def test_a_form_without_a_version_is_refused_not_applied(agent):
+    ticket = cancellation_ticket()
+    sub = setup_sub(ticket)
+    with pytest.raises(services.StaleAction):
+        services.execute(agent, ticket, "cycle", {"cycle_days": 60}, sub.id, version=services.seen_version(None))
+    db.session.refresh(sub)
+    assert sub.cycle_days == 30 and count(SubscriptionAction) == 0
+
+
+def test_cancel_from_a_stale_panel_still_goes_through(agent):
+    ticket = cancellation_ticket("もう結構です。解約で。")
+    sub = setup_sub(ticket)
+    seen = sub.version
+    services.execute(make_agent("agent", name="北村 葵"), ticket, "pause", {"months": 1}, sub.id, version=seen)
+    action = services.execute(agent, ticket, "cancel", {}, sub.id, version=seen).action
+    assert action.backend_status == "acked"
+    db.session.refresh(sub)
+    assert sub.status == "cancelled"
+    assert db.session.scalar(select(RetentionCase.outcome)) == "cancelled"
+
+
+def _race(app, jobs):
+    barrier = threading.Barrier(len(jobs))
+    results: list = [None] * len(jobs)
+
+    def run(i, job):
+        with app.test_request_context():
+            try:
+                barrier.wait()
+                results[i] = job()
+            except Exception as exc:  # the test reads it
+                results[i] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results
+
+
+def _execute_job(agent_id, ticket_id, kind, params, sub_id, version, key):
+    def job():
+        agent = db.session.get(Agent, agent_id)
+        ticket = db.session.get(Ticket, ticket_id)
+        return services.execute(agent, ticket, kind, params, sub_id, idempotency_key=key, version=version).action.id
+    return job
+
+
+@pytest.mark.parametrize("kind,params", [("skip", {}), ("pause", {"months": 2}), ("cycle", {"cycle_days": 45})])
+def test_two_agents_clicking_at_once_change_the_subscription_once(app, backend, agent, kind, params):
+    ticket = cancellation_ticket("今回でやめたいです。在庫が余っています。")
+    sub = setup_sub(ticket, next_ship=today() + timedelta(days=24))
+    other = make_agent("agent", name="早川 湊")
+    old_next = sub.next_ship_date
+    results = _race(app, [_execute_job(agent.id, ticket.id, kind, params, sub.id, sub.version, "race-a"),
+                          _execute_job(other.id, ticket.id, kind, params, sub.id, sub.version, "race-b")])
+    done = [r for r in results if isinstance(r, int)]
+    refused = [r for r in results if isinstance(r, services.StaleAction)]
+    assert len(done) == 1 and len(refused) == 1, results
+    db.session.expire_all()
+    assert count(SubscriptionAction) == 1 and count(Event, Event.kind == f"subscription.{kind}") == 1
+    fresh = db.session.get(Subscription, sub.id)
+    if kind == "skip":
+        assert fresh.next_ship_date == old_next + timedelta(days=30)
+
+
+def test_two_agents_offering_a_coupon_at_once_issue_one(app, backend, agent):
+    ticket = cancellation_ticket("高すぎるので解約します。")
+    sub = setup_sub(ticket)
+    other = make_agent("agent", name="村上 結衣")
+    params = {"value": 500, "valid_days": 30}
+    results = _race(app, [_execute_job(agent.id, ticket.id, "coupon", params, sub.id, sub.version, "cp-a"),
+                          _execute_job(other.id, ticket.id, "coupon", params, sub.id, sub.version, "cp-b")])
+    assert sum(isinstance(r, services.StaleAction) for r in results) == 1, results
+    db.session.expire_all()
+    assert count(Coupon) == 1
+
+
+def test_ladder_after_a_skip_says_what_was_done_and_offers_no_second_skip(agent):
+    ticket = cancellation_ticket("余りすぎて困っています。解約したい。")
+    sub = setup_sub(ticket, next_ship=today() + timedelta(days=12))
+    old_next = sub.next_ship_date
+    assert "skip" in [c.kind for c in panel.build(ticket).cards]
+    services.execute(agent, ticket, "skip", {}, sub.id, version=sub.version)
+    built = panel.build(ticket)
+    db.session.refresh(sub)
+    assert "skip" not in [c.kind for c in built.cards] and built.cards[-1].kind == "cancel"
+    assert [line for _, line in built.done] == [f"Skipped: {_short(old_next)} → {_short(sub.next_ship_date)}"]
+    assert built.version == sub.version
+    html = render_template_string("{{ retention_panel(ticket) }}", ticket=ticket)
+    assert f'name="version" value="{sub.version}"' in html and "retention-done" in html
+
+
+def test_a_paused_subscription_offers_resume_instead_of_pause(agent):
+    ticket = cancellation_ticket("しばらく入院するので止めたいです。")
+    sub = setup_sub(ticket, next_ship=today() + timedelta(days=15))
+    services.execute(agent, ticket, "pause", {"months": 3}, sub.id, version=sub.version)
+    built = panel.build(ticket)
+    kinds = [c.kind for c in built.cards]
+    assert kinds[0] == "resume" and "pause" not in kinds and "skip" not in kinds and kinds[-1] == "cancel"
+    db.session.refresh(sub)
+    action = services.execute(agent, ticket, "resume", {}, sub.id, version=sub.version).action
+    db.session.refresh(sub)
+    assert sub.status == "active" and sub.paused_until is None
+    assert sub.next_ship_date >= services.calendar().earliest_changeable()
+    assert "再開" in action.reply_draft
+
+
+def test_a_cancelled_subscription_offers_nothing_more(agent):
+    ticket = cancellation_ticket("定期便の解約手続きをお願いします。")
+    sub = setup_sub(ticket)
+    services.execute(agent, ticket, "cancel", {}, sub.id)
+    built = panel.build(ticket)
+    assert built.cards == [] and built.done and built.done[-1][0].kind == "cancel"
+
+
+def test_a_stale_click_through_the_route_flashes_and_shows_the_fresh_state(client, agent, login_as):
+    ticket = cancellation_ticket("定期便をやめたいです。")
+    sub = setup_sub(ticket)
+    stale = sub.version
+    services.execute(make_agent("agent", name="横山 陽菜"), ticket, "skip", {}, sub.id, version=stale)
+    login_as(agent)
+    response = client.post(f"/tickets/{ticket.id}/retention/actions", follow_redirects=True,
+                           data={"kind": "skip", "subscription_id": sub.id, "version": stale, "key": "stale-1",
+                                 "next": f"/tickets/{ticket.id}/retention"})
+    html = response.get_data(as_text=True)
+    assert "was changed after you opened the panel" in html and "横山 陽菜" in html
+    db.session.refresh(sub)
+    assert f'name="version" value="{sub.version}"' in html
+    assert count(SubscriptionAction) == 1
+
+
+def test_every_viewer_of_the_customer_hears_the_change(app, agent):
+    from app.extensions import socketio
+    from tests.factories import PASSWORD
+
+    ticket = cancellation_ticket("解約希望です。")
+    sub = setup_sub(ticket)
+    web = app.test_client()
+    assert web.post("/login", data={"email": agent.email, "password": PASSWORD}).status_code == 302
+    sock = socketio.test_client(app, flask_test_client=web)
+    assert sock.emit("ticket.join", {"ticket_id": ticket.id}, callback=True) == {"ok": True}
+    sock.get_received()
+    services.execute(make_agent("agent", name="森 大和"), ticket, "skip", {}, sub.id, version=sub.version)
+    changed = [e["args"][0] for e in sock.get_received() if e["name"] == "subscription.changed"]
+    db.session.refresh(sub)
+    assert changed and changed[-1]["subscription_id"] == sub.id and changed[-1]["version"] == sub.version

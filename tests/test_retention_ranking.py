@@ -104,3 +104,19 @@ def test_stock_estimate_from_cycle_and_last_shipment():
     assert stock_days(facts(last_ship_date=TODAY - timedelta(days=10)), "other") == 20
     assert stock_days(facts(last_ship_date=TODAY - timedelta(days=40)), "other") == 0
     assert stock_days(facts(last_ship_date=None, next_ship_date=TODAY + timedelta(days=12)), "other") == 12
+
+
+def test_after_a_skip_the_same_request_is_not_offered_another():
+    ladder = rank("surplus", facts(last_ship_date=TODAY - timedelta(days=25), done=("skip",)))
+    assert "skip" not in kinds(ladder) and kinds(ladder)[0] == "pause" and kinds(ladder)[-1] == "cancel"
+
+
+@pytest.mark.parametrize("reason", ["temporary", "moving", "surplus", "price"])
+def test_a_paused_subscription_is_offered_resume_not_another_pause(reason):
+    ladder = rank(reason, facts(status="paused", done=("pause",)))
+    assert kinds(ladder)[0] == "resume" and "pause" not in kinds(ladder) and "skip" not in kinds(ladder)
+    assert ladder.suggestions[0].why == ["paused_now"]
+
+
+def test_a_cancelled_subscription_gets_an_empty_ladder():
+    assert rank("other", facts(status="cancelled", done=("cancel",))).suggestions == []

@@ -18,6 +18,7 @@ import time
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import ValidationError
 
+from app import bus
 from app.commerce.schemas import SCHEMAS
 from app.commerce.upserts import UpsertError, upsert
 from app.extensions import csrf, db
@@ -73,6 +74,8 @@ def commerce_hook():
         loaded = SCHEMAS[kind]().load({k: v for k, v in data.items() if k != "external_id"})
         result = upsert(kind, external_id, loaded)
         db.session.commit()
+        if kind == "subscription" and result.status == "updated":
+            bus.publish("subscription.synced", subscription_id=result.id)
     except ValidationError as exc:
         db.session.rollback()
         return jsonify(error="validation", fields=exc.messages), 422

@@ -190,7 +190,11 @@ class Upserter(Lookups):
             db.session.flush()
             self.subscriptions[external_id] = sub
             return UpsertResult("created", sub, warnings)
-        return UpsertResult("updated" if _assign(sub, values) else "unchanged", sub, warnings)
+        if not _assign(sub, values):
+            return UpsertResult("unchanged", sub, warnings)
+        # The shop changed it: a retention action decided on the old state is now stale.
+        sub.version = Subscription.version + 1
+        return UpsertResult("updated", sub, warnings)
 
     # -- orders -----------------------------------------------------------------------------------
     def upsert_order(self, external_id: str, data: dict[str, Any]) -> UpsertResult:

@@ -56,6 +56,15 @@ def ticket_updated(ticket_id: int, after_message: bool = False, **payload):
     _ticket_event("ticket.changed", ticket_id, inbox=not after_message, **fields)
 
 
+@bus.subscribe("subscription.changed")
+def subscription_changed(subscription_id: int, customer_id: int, version: int, ticket_ids=(), **_):
+    """Open retention panels showing this customer's subscriptions refetch themselves."""
+    for ticket_id in ticket_ids:
+        socketio.emit("subscription.changed", {"ticket_id": ticket_id, "customer_id": customer_id,
+                                               "subscription_id": subscription_id, "version": version},
+                      to=f"ticket:{ticket_id}")
+
+
 @bus.subscribe("agent.logged_out")
 def agent_logged_out(agent_id: int, **_):
     """Tell that agent's open pages their session ended; they disconnect and go to login."""

@@ -85,8 +85,10 @@ def section_csv(section: str, f: Filters, group_by: str) -> str:
     if section == "retention":
         data = figures.save_rates(f) or {}
         rows = [[dim, r.get("label", r["key"]), r.get("cases", ""), r.get("saved"), r.get("decided", ""),
-                 r.get("save_rate", r.get("share"))] for dim in ("reason", "action", "agent") for r in data.get(dim, [])]
-        return to_csv(["dimension", "key", "cases", "saved", "decided", "rate"], rows)
+                 r.get("pending", ""), r.get("save_rate", r.get("share"))]
+                for dim in ("reason", "action", "agent") for r in data.get(dim, [])]
+        rows += [["rule", r["key"], "", "", "", "", r["label"]] for r in data.get("rule", [])]
+        return to_csv(["dimension", "key", "cases", "saved", "decided", "pending", "rate"], rows)
     if section == "coupons":
         return to_csv(["agent", "coupons", "yen", "redeemed", "percent_coupons"],
                       [[r["label"], r["coupons"], r["yen"], r["redeemed"], r["percent_coupons"]]

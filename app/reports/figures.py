@@ -63,24 +63,30 @@ def _rate(part: int, whole: int) -> Optional[float]:
 
 
 def save_rates(f: Filters) -> Optional[dict[str, list[dict[str, Any]]]]:
-    """Cancellation save rate by reason, saving action and agent; None without app/retention."""
+    """Cancellation save rate by reason, saving action and agent; None without app/retention.
+
+    A case counts as saved once the save held (app.retention.outcomes: the rule in force is in
+    `rule`); cases whose save is still being judged are `pending`, outside the rate."""
     try:
         from app.models import RetentionCase
+        from app.retention import outcomes
     except ImportError:  # the retention feature is optional
         return None
     saved = cast(RetentionCase.outcome == "saved", Integer)
+    pending = cast(RetentionCase.outcome == "pending", Integer)
     decided = cast(RetentionCase.outcome.in_(("saved", "cancelled", "late_accepted")), Integer)
     where = [RetentionCase.first_requested_at >= f.start, RetentionCase.first_requested_at < f.end]
     out: dict[str, list[dict[str, Any]]] = {}
     for name, col in (("reason", RetentionCase.reason), ("agent", RetentionCase.outcome_by_id)):
-        rows = db.session.execute(select(col, func.count(), func.sum(saved), func.sum(decided))
+        rows = db.session.execute(select(col, func.count(), func.sum(saved), func.sum(decided), func.sum(pending))
                                   .where(*where).group_by(col)).all()
-        out[name] = [{"key": k, "cases": n, "saved": int(s or 0), "decided": int(d or 0),
-                      "save_rate": _rate(int(s or 0), int(d or 0))} for k, n, s, d in rows]
+        out[name] = [{"key": k, "cases": n, "saved": int(s or 0), "decided": int(d or 0), "pending": int(p or 0),
+                      "save_rate": _rate(int(s or 0), int(d or 0))} for k, n, s, d, p in rows]
     rows = db.session.execute(select(RetentionCase.saved_by, func.count()).where(
         *where, RetentionCase.outcome == "saved").group_by(RetentionCase.saved_by)).all()
     total_saved = sum(n for _, n in rows)
     out["action"] = [{"key": k, "saved": n, "share": _rate(n, total_saved)} for k, n in rows]
+    out["rule"] = [{"key": outcomes.rule(), "window_days": outcomes.window_days(), "label": outcomes.describe_rule()}]
     _agent_names(out["agent"])
     return out
 

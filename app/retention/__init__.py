@@ -25,6 +25,10 @@ DEFAULTS = {
     "RETENTION_HIGH_LTV_YEN": (int, 30000),
     #: The goodwill coupon the ladder suggests (yen; the agent can change it).
     "RETENTION_COUPON_YEN": (int, 500),
+    #: When a save counts (app.retention.outcomes): next_shipment | window.
+    "RETENTION_SAVE_RULE": (str, "next_shipment"),
+    #: window rule (and saves with no next shipment): days the subscription must stay live.
+    "RETENTION_SAVE_WINDOW_DAYS": (int, 30),
     #: local | webhook
     "COMMERCE_BACKEND": (str, "local"),
     "COMMERCE_BACKEND_URL": (str, None),

@@ -17,11 +17,11 @@ from flask_babel import lazy_gettext as _l
 from app.models import Product, Subscription
 from app.retention.dates import Calendar, add_months, shop_date
 
-KINDS = ("skip", "pause", "cycle", "swap", "quantity", "coupon", "cancel")
-SAVE_KINDS = ("skip", "pause", "cycle", "swap", "quantity", "coupon")
+KINDS = ("skip", "pause", "resume", "cycle", "swap", "quantity", "coupon", "cancel")
+SAVE_KINDS = ("skip", "pause", "resume", "cycle", "swap", "quantity", "coupon")
 MONEY_KINDS = ("coupon",)
 LABELS = {
-    "skip": _l("Skip the next delivery"), "pause": _l("Pause deliveries"),
+    "skip": _l("Skip the next delivery"), "pause": _l("Pause deliveries"), "resume": _l("Resume deliveries"),
     "cycle": _l("Change the delivery cycle"), "swap": _l("Swap product"),
     "quantity": _l("Reduce quantity"), "coupon": _l("Goodwill coupon"), "cancel": _l("Cancel subscription"),
 }
@@ -151,6 +151,21 @@ def preview_pause(sub: Subscription, params: dict, cal: Calendar, **_) -> Previe
     return p
 
 
+def preview_resume(sub: Subscription, params: dict, cal: Calendar, **_) -> Preview:
+    """End a pause early: the next shipment is the first one a change made today can reach."""
+    _require_live(sub)
+    if sub.status != "paused":
+        raise ActionError(_l("The subscription is not paused."))
+    resume = cal.ship(cal.earliest_changeable())
+    if sub.paused_until and sub.paused_until <= resume:
+        raise ActionError(_l("Deliveries already resume on %(date)s."), date=sub.paused_until.isoformat())
+    before = snapshot(sub)
+    after = dict(before, status="active", paused_until=None, next_ship_date=resume.isoformat())
+    p = Preview("resume", {}, before, after, facts={"next_date": resume})
+    p.changes.append(str(_l("Deliveries resume; the next shipment is %(next)s.", next=resume.isoformat())))
+    return p
+
+
 def preview_cycle(sub: Subscription, params: dict, cal: Calendar, cycle_options=(30, 45, 60, 90), **_) -> Preview:
     _require_live(sub)
     cycle = _int(params.get("cycle_days"), _l("cycle"))
@@ -263,7 +278,7 @@ def preview_coupon(sub: Optional[Subscription], params: dict, cal: Calendar, **_
     return p
 
 
-PREVIEWS = {"skip": preview_skip, "pause": preview_pause, "cycle": preview_cycle, "swap": preview_swap,
+PREVIEWS = {"skip": preview_skip, "pause": preview_pause, "resume": preview_resume, "cycle": preview_cycle, "swap": preview_swap,
             "quantity": preview_quantity, "cancel": preview_cancel, "coupon": preview_coupon}
 
 

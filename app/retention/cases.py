@@ -69,7 +69,7 @@ def _flag(ticket: Ticket, reason: str, requested_at: datetime, message_id: Optio
     else:
         if case.outcome == "dismissed":
             case.outcome, case.outcome_at, case.outcome_by_id = "open", None, None
-        elif case.outcome == "saved" and case.outcome_at and requested_at > case.outcome_at:
+        elif case.outcome in ("saved", "pending") and case.outcome_at and requested_at > case.outcome_at:
             # The customer insists after being offered an alternative: the request is open again, and
             # a cancellation still counts from the first request.
             record_outcome(case, "open", actor, note="asked again after the save")
@@ -250,8 +250,9 @@ def record_outcome(case: RetentionCase, outcome: str, actor: Optional[Agent], sa
     """Set the case's outcome and write the Event (the caller commits)."""
     old = case.outcome
     case.outcome = outcome
-    case.saved_by = saved_by if outcome == "saved" else None
-    case.value_retained = value if outcome == "saved" else 0
+    case.saved_by = saved_by if outcome in ("saved", "pending") else None
+    case.value_retained = value if outcome in ("saved", "pending") else 0
+    case.outcome_due_on = case.outcome_rule = None  # set by app.retention.outcomes for pending / saved
     case.outcome_at = None if outcome == "open" else utcnow()
     case.outcome_by_id = actor.id if actor else None
     db.session.add(Event(customer_id=case.customer_id, ticket_id=case.ticket_id, kind="retention.outcome",

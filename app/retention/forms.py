@@ -30,6 +30,8 @@ class ActionForm(FlaskForm):
     kind = HiddenField(validators=[DataRequired(), AnyOf(KINDS)])
     subscription_id = HiddenField()
     key = HiddenField(validators=[Optional(), Length(max=100)])
+    #: The subscription's version the panel showed: a stale action is refused, not applied twice.
+    version = HiddenField(validators=[Optional(), Length(max=20)])
     months = IntegerField(_l("Months"), validators=[Optional()])
     resume_on = StringField(_l("Resume on"), validators=[Optional(), Length(max=10)])
     cycle_days = IntegerField(_l("Cycle (days)"), validators=[Optional()])

@@ -17,6 +17,7 @@ from app.commerce.services import CommerceSummary, customer_summary
 from app.extensions import db
 from app.models import Product, RetentionCase, Subscription, SubscriptionAction, Ticket
 from app.retention import actions as act
+from app.retention import done as done_lines
 from app.retention.actions import ActionError
 from app.retention.cases import case_for
 from app.retention.ranking import CustomerFacts, rank
@@ -28,7 +29,7 @@ REASON_LABELS = {
     "temporary": _l("Temporary (旅行, 入院)"), "other": _l("Other"),
 }
 OUTCOME_LABELS = {
-    "open": _l("Open"), "saved": _l("Saved (抑止成功)"), "cancelled": _l("Cancelled (抑止失敗)"),
+    "open": _l("Open"), "pending": _l("Awaiting outcome (結果待ち)"), "saved": _l("Saved (抑止成功)"), "cancelled": _l("Cancelled (抑止失敗)"),
     "late_accepted": _l("Accepted late delivery (期間外受取了承)"), "dismissed": _l("Not a cancellation"),
 }
 BACKEND_STATUS_LABELS = {"pending": _l("Pending at shop"), "acked": _l("Applied"), "failed": _l("Failed")}
@@ -37,6 +38,7 @@ WHY_LABELS = {
     "habitual_surplus": _l("Long-time subscriber with surplus"), "reason_fits": _l("Fits the reason"),
     "cheaper_variant": _l("Cheaper variant"), "best_customer": _l("Best customer"),
     "first_time_buyer": _l("First-time buyer"), "always_offered": _l("Always offered"),
+    "paused_now": _l("Paused now"),
 }
 SAVED_BY_LABELS = dict(act.LABELS, conversation=_l("Conversation"))
 SEGMENT_LABELS = {"new": _l("New customer"), "second": _l("Second purchase"), "loyal": _l("Loyal")}
@@ -100,6 +102,13 @@ class Panel:
     cycle_options: tuple[int, ...] = ()
     ltv: int = 0
     segment: Optional[str] = None
+    #: What was done on the shown subscription for this request, newest last: (action, line).
+    done: list[tuple[SubscriptionAction, str]] = field(default_factory=list)
+
+    @property
+    def version(self) -> Optional[int]:
+        """The subscription's version the forms carry (a stale click is refused)."""
+        return self.subscription.version if self.subscription is not None else None
 
     @property
     def products_by_id(self) -> dict[int, Product]:
@@ -151,6 +160,8 @@ def build(ticket: Ticket, subscription_id: Any = None, summary: Optional[Commerc
     if sub is None:
         return panel
     panel.products = _swap_candidates(sub)
+    panel.done = [(a, done_lines.line(a)) for a in panel.history
+                  if a.subscription_id in (sub.id, None) and a.backend_status != "failed"]
     cal = calendar()
     offered = last_money_offer(ticket.customer_id)
     facts = CustomerFacts(
@@ -159,7 +170,8 @@ def build(ticket: Ticket, subscription_id: Any = None, summary: Optional[Commerc
         ltv=summary.ltv, segment=summary.segment,
         last_money_offer_on=offered.astimezone(cal_tz()).date() if offered else None,
         swap_candidates=tuple((p.id, _unit(p) * sub.quantity) for p in panel.products),
-        unit_price=sub.price, coupon_available=panel.coupon_available)
+        unit_price=sub.price, coupon_available=panel.coupon_available,
+        done=tuple(a.kind for a, _ in panel.done))
     ladder = rank(case.reason if case else (ticket.intent_reason or "other"), facts,
                   cooldown_days=config["RETENTION_MONEY_COOLDOWN_DAYS"], high_ltv=config["RETENTION_HIGH_LTV_YEN"],
                   cycle_options=panel.cycle_options, coupon_yen=config["RETENTION_COUPON_YEN"])

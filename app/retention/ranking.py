@@ -11,6 +11,8 @@ Pure rules over plain facts, so they read like the playbook they encode:
   (RETENTION_MONEY_COOLDOWN_DAYS, default 100), after which the ladder falls back to
   skip / pause / cycle change.
 Cancel is always on the list, last, and never hidden.
+After an action the ladder offers only what still makes sense: no second skip on the same request
+(`done`), no pause while paused (resume instead), nothing but the record once cancelled.
 """
 from __future__ import annotations
 
@@ -54,6 +56,8 @@ class CustomerFacts:
     #: Current unit price (yen per item per delivery).
     unit_price: int = 0
     coupon_available: bool = True
+    #: Action kinds already done (or pending at the shop) on this subscription for this request.
+    done: tuple[str, ...] = ()
 
 
 @dataclass
@@ -107,6 +111,8 @@ def _longer_cycle(current: int, options: tuple[int, ...], steps: int = 1) -> Opt
 def rank(reason: str, facts: CustomerFacts, *, cooldown_days: int = 100, high_ltv: int = 30000,
          cycle_options: tuple[int, ...] = (30, 45, 60, 90), coupon_yen: int = 500) -> Ladder:
     """The ladder of suggested actions for this reason and customer, cancel always last."""
+    if facts.status == "cancelled":
+        return Ladder([])
     reason = reason if reason in BASE else "other"
     base = dict(BASE[reason])
     stock = stock_days(facts, reason)
@@ -118,12 +124,15 @@ def rank(reason: str, facts: CustomerFacts, *, cooldown_days: int = 100, high_lt
         if kind in base:
             out.append(Suggestion(kind, params, base[kind], list(why)))
 
-    if facts.status == "active":
+    if facts.status == "active" and "skip" not in facts.done:
         add("skip", {}, "stock_covers_next" if stock >= facts.cycle_days else "reason_fits")
     months = min(3, max(1, math.ceil(stock / 30))) if reason == "surplus" else 1
     if reason == "surplus" and stock >= 1.5 * facts.cycle_days:
         base["pause"] = base["skip"] + 5  # more than one delivery's worth at home: a pause fits better
-    add("pause", {"months": months}, "stock_at_home" if reason == "surplus" else "reason_fits")
+    if facts.status == "paused":
+        out.append(Suggestion("resume", {}, 100, ["paused_now"]))
+    else:
+        add("pause", {"months": months}, "stock_at_home" if reason == "surplus" else "reason_fits")
     longer = _longer_cycle(facts.cycle_days, cycle_options, 2 if facts.deliveries >= 6 and reason == "surplus" else 1)
     if longer:
         add("cycle", {"cycle_days": longer}, "habitual_surplus" if facts.deliveries >= 6 else "reason_fits")

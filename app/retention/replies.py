@@ -24,6 +24,12 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "Dear {name},\n\nThank you for being with us. We have paused your deliveries from {paused_from}; they will resume on "
               "{resume_date}.{locked}\n\nYou can change the date at any time by replying to this message.",
     },
+    "resume": {
+        "ja": "{name}様\n\nいつもご愛用いただきありがとうございます。\n定期便のお届けを再開いたしました。"
+              "次回は{next_date}にお届けいたします。\n\n今後ともよろしくお願いいたします。",
+        "en": "Dear {name},\n\nThank you for being with us. Your deliveries are running again; the next one will arrive "
+              "on {next_date}.\n\nKind regards,",
+    },
     "cycle": {
         "ja": "{name}様\n\nいつもご愛用いただきありがとうございます。\nお届け周期を{old_cycle_days}日ごとから{cycle_days}日ごとに変更いたしました。"
               "次回は{next_date}にお届けいたします。{locked}\n\n今後ともよろしくお願いいたします。",

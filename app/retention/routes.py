@@ -123,7 +123,7 @@ def outcome(ticket_id: int):
     form = OutcomeForm()
     if form.validate_on_submit():
         try:
-            cases.set_outcome(_agent(), ticket, form.outcome.data, form.note.data or "")
+            services.record_manual_outcome(_agent(), ticket, form.outcome.data, form.note.data or "")
         except CaseError as exc:
             flash(exc.message, "error")
         else:
@@ -136,7 +136,7 @@ def outcome(ticket_id: int):
 @bp.route("/tickets/<int:ticket_id>/retention/actions", methods=["POST"])
 @login_required
 def execute(ticket_id: int):
-    """Execute one action of the ladder (one click)."""
+    """Execute one action of the ladder (one click); refused when the panel was out of date."""
     ticket = get_ticket_for(_agent(), ticket_id)
     form = ActionForm()
     if not form.validate_on_submit():
@@ -144,7 +144,8 @@ def execute(ticket_id: int):
         return _back(ticket.id)
     try:
         result = services.execute(_agent(), ticket, form.kind.data, form.params(), form.subscription_id.data,
-                                  form.note.data or "", form.key.data or "")
+                                  form.note.data or "", form.key.data or "",
+                                  version=services.seen_version(form.version.data))
     except ActionError as exc:
         flash(exc.message, "error")
     else:

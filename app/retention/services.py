@@ -2,7 +2,8 @@
 
 `execute()` validates through actions.preview (nothing is written when it refuses), records the
 SubscriptionAction (pending, with before/after, the reply draft and an Event saying who and why)
-in one transaction, then hands it to the shop after commit (app.shop.delivery.deliver). The
+in one transaction that starts with a compare-and-set on the subscription's version (the version
+the agent saw; a stale action is refused with StaleAction and nothing is written), then hands it to the shop after commit (app.shop.delivery.deliver). The
 local subscription changes only when the shop acknowledges (`on_acknowledged`, registered with
 app.shop.delivery), so the local record and the shop agree, or the action is visibly pending or
 failed.
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.models import (Agent, Coupon, Customer, Event, Product, Subscription, SubscriptionAction, Ticket,
@@ -24,8 +25,9 @@ from app.models import (Agent, Coupon, Customer, Event, Product, Subscription, S
 from app.coupons import services as coupons
 from app.coupons.policy import active_reasons
 from app.retention import actions as act
+from app.retention import done, live, outcomes
 from app.retention.actions import ActionError
-from app.retention.cases import case_for, record_outcome
+from app.retention.cases import case_for, record_outcome, set_outcome
 from app.retention.dates import Calendar
 from app.retention.replies import draft
 from app.shop import delivery
@@ -64,12 +66,44 @@ def last_money_offer(customer_id: int) -> Optional[datetime]:
     return value
 
 
-def _lock_subscription(sub_id: int) -> None:
-    """Serialise actions on one subscription (row lock on PostgreSQL, write lock on SQLite)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(select(Subscription.id).where(Subscription.id == sub_id).with_for_update())
+class StaleAction(ActionError):
+    """The subscription changed after the agent looked at it: nothing was done."""
+
+
+def _claim_version(sub_id: int, seen: Optional[int]) -> bool:
+    """Compare-and-set: bump the version if it is still `seen` (any version when None). The UPDATE
+    also serialises actions on one subscription: a row lock on PostgreSQL (a waiting UPDATE re-reads
+    the row and no longer matches), the write lock on SQLite."""
+    stmt = update(Subscription).where(Subscription.id == sub_id)
+    if seen is not None:
+        stmt = stmt.where(Subscription.version == seen)
+    result = db.session.execute(stmt.values(version=Subscription.version + 1)
+                                .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def _stale(sub: Subscription) -> StaleAction:
+    """The refusal for an out-of-date action, saying what changed (the latest action, or the shop)."""
+    db.session.rollback()
+    db.session.refresh(sub)
+    last = db.session.scalar(select(SubscriptionAction).where(
+        SubscriptionAction.subscription_id == sub.id, SubscriptionAction.backend_status != "failed")
+        .order_by(SubscriptionAction.id.desc()).limit(1))
+    if last is not None:
+        who = last.actor.name if last.actor else ""
+        what = f"{who}: {done.line(last)}" if who else done.line(last)
     else:
-        db.session.execute(text("UPDATE subscriptions SET id = id WHERE id = :id"), {"id": sub_id})
+        what = str(_l("updated from the shop"))
+    return StaleAction(_l("This subscription was changed after you opened the panel (%(what)s). Nothing was "
+                          "done; the panel now shows the current state."), what=what)
+
+
+def seen_version(value: Any) -> Optional[int]:
+    """The version a form carried; a missing or garbled one never matches (the action is refused)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
 
 
 def _subscription_for(ticket: Ticket, subscription_id: Any) -> Subscription:
@@ -112,25 +146,30 @@ def preview_for(ticket: Ticket, sub: Subscription, kind: str, params: dict, case
 
 
 def execute(agent: Agent, ticket: Ticket, kind: str, params: dict, subscription_id: Any = None,
-            note: str = "", idempotency_key: str = "") -> Outcome:
-    """Record and carry out one action from the ticket; raises ActionError (nothing written)."""
+            note: str = "", idempotency_key: str = "", version: Optional[int] = None) -> Outcome:
+    """Record and carry out one action from the ticket; raises ActionError (nothing written).
+
+    `version`: the subscription's version the agent saw (None: not checked). A stale one raises
+    StaleAction, except for a cancel: cancelling is never obstructed (a second cancel is refused
+    because the subscription is already cancelled)."""
     key = (idempotency_key or "").strip()[:100] or None
     if key and (done := db.session.scalar(select(SubscriptionAction).where(SubscriptionAction.idempotency_key == key))):
         if done.actor_id != agent.id or done.ticket_id != ticket.id:
             raise ActionError(_l("This form was already used; reload the page."))
         return Outcome(done, str(_l("Already done.")))
     if kind == "coupon":
-        return _execute_coupon(agent, ticket, params, note, key)
+        return _execute_coupon(agent, ticket, params, note, key, subscription_id, version)
     if kind not in act.KINDS:
         raise ActionError(_l("Unknown action."))
     sub = _subscription_for(ticket, subscription_id)
     db.session.commit()  # end any read snapshot before taking the write lock (SQLite)
     try:
-        _lock_subscription(sub.id)
+        if not _claim_version(sub.id, None if kind == "cancel" else version):
+            raise _stale(sub)
         db.session.refresh(sub)
         pending = db.session.scalar(select(SubscriptionAction).where(
             SubscriptionAction.subscription_id == sub.id, SubscriptionAction.backend_status == "pending"))
-        if pending is not None:
+        if pending is not None and kind != "cancel":
             raise ActionError(_l("An earlier change (%(kind)s) is still pending at the shop; wait for it or "
                                  "retry it first."), kind=str(act.LABELS.get(pending.kind, pending.kind)))
         pv = preview_for(ticket, sub, kind, params)
@@ -154,6 +193,8 @@ def execute(agent: Agent, ticket: Ticket, kind: str, params: dict, subscription_
         db.session.rollback()
         raise
     status = delivery.deliver(action.id)
+    if status is None:  # the worker has it: tell the other viewers the version moved
+        live.subscription_changed(sub.id)
     db.session.refresh(action)
     return Outcome(action, _status_message(status or action.backend_status, action))
 
@@ -166,8 +207,17 @@ def _status_message(status: str, action: SubscriptionAction) -> str:
     return str(_l("Sent; pending at the shop."))
 
 
-def _execute_coupon(agent: Agent, ticket: Ticket, params: dict, note: str, key: Optional[str]) -> Outcome:
+def _execute_coupon(agent: Agent, ticket: Ticket, params: dict, note: str, key: Optional[str],
+                    subscription_id: Any = None, version: Optional[int] = None) -> Outcome:
     pv = act.preview("coupon", None, params, calendar())
+    if subscription_id and version is not None:
+        # Two agents offering money at once: the first claims the version, the second is stale.
+        sub = _subscription_for(ticket, subscription_id)
+        db.session.commit()
+        if not _claim_version(sub.id, version):
+            raise _stale(sub)
+        db.session.commit()
+        live.subscription_changed(sub.id)
     reasons = active_reasons()
     reason = "解約防止" if "解約防止" in reasons else (reasons[0] if reasons else "")
     tz = ZoneInfo(current_app.config["TIMEZONE"])
@@ -198,9 +248,13 @@ def _execute_coupon(agent: Agent, ticket: Ticket, params: dict, note: str, key: 
 def on_acknowledged(action: SubscriptionAction) -> None:
     """Apply what the shop acknowledged to the local record and settle the case (caller commits)."""
     sub = action.subscription
-    if sub is not None and action.kind != "coupon":
+    # A change acknowledged after a cancellation went through changes nothing any more.
+    if sub is not None and action.kind != "coupon" and (sub.status != "cancelled" or action.kind == "cancel"):
         changed = {k: v for k, v in (action.after or {}).items() if v != (action.before or {}).get(k)}
         act.apply(sub, changed)
+        sub.version = Subscription.version + 1  # in SQL: never loses a concurrent bump
+        db.session.flush()
+        db.session.refresh(sub)
     case = action.case
     if case is None:
         return
@@ -208,9 +262,26 @@ def on_acknowledged(action: SubscriptionAction) -> None:
     if action.kind == "cancel":
         record_outcome(case, "late_accepted" if (action.params or {}).get("late_accepted") else "cancelled", actor)
     elif action.kind in act.SAVE_KINDS:
-        value = annual_value(sub) if sub is not None else (
-            annual_value(case.subscription) if case.subscription else 0)
-        record_outcome(case, "saved", actor, saved_by=action.kind, value=value)
+        sub = sub or case.subscription
+        outcomes.record_pending(case, actor, action.kind, annual_value(sub) if sub is not None else 0, sub)
+
+
+def record_manual_outcome(agent: Agent, ticket: Ticket, outcome: str, note: str = ""):
+    """The outcome form: 'saved' by conversation waits for the save to hold like any other save;
+    the other outcomes are recorded as given (cases.set_outcome)."""
+    case = case_for(ticket.id)
+    if outcome != "saved" or case is None:
+        return set_outcome(agent, ticket, outcome, note)
+    sub = case.subscription
+    if sub is None:  # saved by talking, before any action: the customer's one live subscription
+        live_subs = list(db.session.scalars(select(Subscription).where(
+            Subscription.customer_id == ticket.customer_id, Subscription.status != "cancelled").limit(2)))
+        sub = live_subs[0] if len(live_subs) == 1 else None
+        case.subscription_id = sub.id if sub is not None else None
+    outcomes.record_pending(case, agent, "conversation", annual_value(sub) if sub is not None else 0, sub, note=note)
+    db.session.commit()
+    live.case_changed(ticket, agent)
+    return case
 
 
 def retry_failed(agent: Agent, ticket: Ticket, action_id: int) -> Outcome:
