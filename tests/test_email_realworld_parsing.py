@@ -351,3 +351,32 @@ def test_html_far_over_the_limit_is_cut_never_refused():
     msg = parse_message(raw, ParseOptions(max_body_chars=5000))
     assert msg.parse_error is None
     assert 0 < len(msg.body_html) <= 20000 and 0 < len(msg.body_text) <= 5000
+
+
+# -- guards for the repairs above ------------------------------------------------------------------
+
+def test_an_empty_last_alternative_does_not_hide_the_one_before():
+    raw = (head(b"From: a@shop.example", b"Subject: alt", b'Content-Type: multipart/alternative; boundary="e"')
+           + b"--e\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+           + "本文はこちらです。".encode() + b"\r\n--e\r\nContent-Type: text/plain\r\n\r\n\r\n--e--\r\n")
+    assert parse_message(raw).body_text == "本文はこちらです。"
+
+
+def test_a_line_of_dashes_in_a_multipart_without_its_boundary_stays_text():
+    text = "ご注文内容\r\n--------------------\r\n商品A 1点\r\n--------------------\r\n以上です。\r\n"
+    raw = head(b"From: b@shop.example", b"Subject: dashes", b'Content-Type: multipart/mixed; boundary="never"') \
+        + text.encode("cp932")
+    msg = parse_message(raw)
+    assert msg.body_text == text.replace("\r\n", "\n").strip("\n") and msg.attachments == ()
+
+
+def test_carrier_emoji_rows_in_euc_jp_become_private_use_characters():
+    data = "予約".encode("euc_jp") + bytes((0x75 | 0x80, 0x41 | 0x80)) + "完了".encode("euc_jp")
+    raw = head(b"From: c@example.jp", b"Subject: euc", b"Content-Type: text/plain; charset=EUC-JP") + data
+    assert parse_message(raw).body_text == "予約\ue020完了"
+
+
+def test_a_header_block_followed_by_an_unseparated_body_is_left_to_the_stdlib():
+    raw = b"From: d@example.com\r\nSubject: no blank line\r\nHello there,\r\nthis is the body.\r\n\r\nBye\r\n"
+    msg = parse_message(raw)
+    assert msg.subject == "no blank line" and msg.body_text.startswith("Hello there,")
