@@ -112,3 +112,29 @@ def test_panel_reads_well(app, live_server, new_context, locale, size):
       .map(el => el.tagName + '.' + el.className + ' ' + Math.round(el.getBoundingClientRect().right))
       .slice(0, 12)""", viewport["width"])
     assert not wide, "\n".join(wide)
+
+
+def check_layout(page, size: str) -> None:
+    assert too_narrow(page) == []
+    assert not boxes_overlap(page, ".retention-panel", ".customer-col")
+    width = VIEWPORTS[size]["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+@pytest.mark.parametrize("locale,size", [("ja-JP", "desktop"), ("en-US", "phone")])
+def test_panel_after_a_skip_still_reads_well(app, live_server, new_context, locale, size):
+    """After a click: what was done, the history and the reply draft join the panel; still no squeeze."""
+    agent = make_agent(name="井上 翔")
+    ticket = cancellation_ticket("Hello, I have too many bottles left. Please cancel my subscription, thanks.")
+    page = open_ticket(new_context, live_server, agent, ticket.id, locale, VIEWPORTS[size])
+    page.locator(".ladder-item.kind-skip button[type=submit]").first.click()
+    page.wait_for_selector(".retention-history .action-row")
+    page.wait_for_selector(".retention-draft")
+    os.makedirs(SHOTS, exist_ok=True)
+    shot = os.path.join(SHOTS, f"panel-after-skip-{size}-{locale}.png")
+    page.screenshot(path=shot, full_page=True)
+    print("screenshot:", shot)
+    check_layout(page, size)
+    # The skip is on the timeline as a sentence, not as a record.
+    line = page.locator(".entry.event.ev-subscription-skip .ev-text").inner_text()
+    assert "井上 翔" in line and "→" in line and "{" not in line and "before" not in line
