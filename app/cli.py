@@ -31,7 +31,13 @@ def create_user(email: str, role: str, password: str, name: str) -> None:
 @bp.cli.command("create-token")
 @click.argument("email")
 @click.option("--name", default="cli")
-def create_token(email: str, name: str) -> None:
+@click.option("--scope", "scopes", multiple=True,
+              help="read, messages:write, calls:write, commerce:write (repeat, or comma-separate). "
+                   "Default for a person's token: read, messages:write, calls:write.")
+@click.option("--integration", default=None,
+              help="The system the token is for (e.g. shop-sync); EMAIL is the admin who answers for it. "
+                   "Needed for commerce:write; an integration token must name its scopes.")
+def create_token(email: str, name: str, scopes: tuple[str, ...], integration: str | None) -> None:
     """Print a new API token for EMAIL (shown once; only its hash is stored)."""
     from app.auth.services import create_token as make
     from app.models import Agent
@@ -39,7 +45,34 @@ def create_token(email: str, name: str) -> None:
     agent = db.session.scalar(select(Agent).where(Agent.email == email.strip().lower()))
     if agent is None:
         raise click.ClickException(f"no agent {email}")
-    click.echo(make(agent, name))
+    if integration and not agent.is_admin:
+        raise click.ClickException("an integration token is created by an admin (EMAIL must be an admin)")
+    try:
+        click.echo(make(agent, name, scopes=scopes, integration=integration))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+@bp.cli.command("list-tokens")
+def list_tokens() -> None:
+    """List API tokens: id, owner, integration, scopes, last use, revoked."""
+    from app.models import ApiToken
+
+    for row in db.session.scalars(select(ApiToken).order_by(ApiToken.id)):
+        used = row.last_used_at.isoformat(timespec="minutes") if row.last_used_at else "never"
+        click.echo(f"{row.id}\t{row.agent.email}\t{row.integration or '-'}\t{row.scopes}\t{used}"
+                   f"\t{'revoked' if row.revoked else 'active'}\t{row.name}")
+
+
+@bp.cli.command("revoke-token")
+@click.argument("token_id", type=int)
+def revoke_token(token_id: int) -> None:
+    """Revoke the API token with this id (see list-tokens)."""
+    from app.auth.services import revoke_token as revoke
+
+    if not revoke(token_id):
+        raise click.ClickException(f"no token {token_id}")
+    click.echo(f"token {token_id} revoked")
 
 
 @bp.cli.command("seed-demo")

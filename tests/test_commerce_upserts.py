@@ -15,7 +15,9 @@ from tests.factories import make_ticket
 
 @pytest.fixture
 def headers(agent):
-    return {"Authorization": f"Bearer {create_token(agent)}"}
+    """The shop's sync: an integration token with commerce:write (a person's token gets 403)."""
+    token = create_token(agent, scopes=["commerce:write", "read"], integration="shop-sync")
+    return {"Authorization": f"Bearer {token}"}
 
 
 def count(model) -> int:

@@ -24,7 +24,10 @@ def _count(model) -> int:
 
 @pytest.fixture
 def auth(agent):
-    return {"Authorization": f"Bearer {create_token(agent)}"}
+    """Every scope: an integration token (commerce writes need one) that may also post messages."""
+    token = create_token(agent, scopes=["read", "messages:write", "calls:write", "commerce:write"],
+                         integration="shop-sync")
+    return {"Authorization": f"Bearer {token}"}
 
 
 def _message(**changes):

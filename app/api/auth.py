@@ -4,6 +4,12 @@ A request authenticates only with `Authorization: Bearer <token>` (tokens come f
 `flask --app wsgi create-token`); the session cookie is ignored, which is why the blueprint can
 be CSRF-exempt. The agent is kept in `g.agent` for the request and also becomes Flask-Login's
 `current_user`, without touching the session. Views marked `@public` skip the check.
+
+Scopes (issue 20, item 1): a token carries some of read, messages:write, calls:write and
+commerce:write. A view declares what it needs with `@requires(scope)`; an undeclared GET needs
+"read", and an undeclared write is refused (fail closed: a new write endpoint must say its scope).
+commerce:write is honoured only on an integration's token, so no agent's token can rewrite a
+customer's address or orders. A missing scope answers 403 `insufficient_scope`.
 """
 from __future__ import annotations
 
@@ -12,8 +18,8 @@ from typing import Any, Callable
 from flask import current_app, g, jsonify, request
 
 from app.api import bp
-from app.auth.services import agent_for_token
-from app.models import Agent
+from app.auth.services import token_for
+from app.models import Agent, ApiToken
 
 REALM = 'Bearer realm="tsunagu"'
 
@@ -26,6 +32,22 @@ def public(view: Callable) -> Callable:
 
 def is_public(view: Callable | None) -> bool:
     return bool(getattr(view, "api_public", False))
+
+
+def requires(scope: str) -> Callable[[Callable], Callable]:
+    """Declare the token scope a view needs (see the module docstring)."""
+    def mark(view: Callable) -> Callable:
+        view.api_scope = scope
+        return view
+    return mark
+
+
+def required_scope(view: Callable | None, method: str) -> str | None:
+    """The scope `view` needs for `method`; None means no token may call it."""
+    declared = getattr(view, "api_scope", None)
+    if declared:
+        return declared
+    return "read" if method in ("GET", "HEAD", "OPTIONS") else None
 
 
 def current_agent() -> Agent:
@@ -41,13 +63,38 @@ def authenticate_request():
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         return unauthorized("an Authorization: Bearer <token> header is required")
-    agent = agent_for_token(token)
-    if agent is None:
+    row = token_for(token)
+    if row is None:
         return unauthorized("the token is invalid or revoked", error="invalid_token")
-    g.agent = agent
+    refusal = _scope_refusal(row, required_scope(current_app.view_functions.get(request.endpoint),
+                                                 request.method))
+    if refusal:
+        return refusal
+    agent = row.agent
+    g.agent, g.api_token = agent, row
     # What login_user() leaves behind, minus the session: current_user is this agent.
     g._login_user = agent
     return None
+
+
+def _scope_refusal(row: ApiToken, scope: str | None):
+    if request.endpoint is None:  # no such route: let it answer 404/405
+        return None
+    if scope is None:
+        return insufficient_scope("", "this endpoint does not accept API tokens")
+    if row.allows(scope):
+        return None
+    if scope == "commerce:write" and not row.integration:
+        return insufficient_scope(scope, "commerce data is written only by an integration token with "
+                                         "the commerce:write scope, never by a person's token")
+    return insufficient_scope(scope, f"this token lacks the {scope} scope")
+
+
+def insufficient_scope(scope: str, message: str):
+    response = jsonify(error="insufficient_scope", message=message, scope=scope)
+    response.status_code = 403
+    response.headers["WWW-Authenticate"] = REALM + f', error="insufficient_scope", scope="{scope}"'
+    return response
 
 
 def unauthorized(message: str, error: str | None = None):

@@ -7,7 +7,7 @@ from flask import request
 from marshmallow import Schema, ValidationError, fields, validate
 
 from app.api import bp
-from app.api.auth import bad_request, current_agent, flatten_errors, validation_error
+from app.api.auth import bad_request, current_agent, flatten_errors, requires, validation_error
 from app.fields import Moment, Text, Whole
 from app.calls.services import CALL_DIRECTIONS, OUTCOMES, CallInput, log_call
 from app.extensions import db
@@ -38,6 +38,7 @@ class CallResultSchema(Schema):
 
 
 @bp.post("/calls")
+@requires("calls:write")
 def calls_create():
     """Log a phone call, matched to its customer by the number.
     ---

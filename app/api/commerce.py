@@ -9,7 +9,7 @@ from flask import request
 from marshmallow import ValidationError
 
 from app.api import bp
-from app.api.auth import bad_request, flatten_errors, validation_error
+from app.api.auth import bad_request, flatten_errors, requires, validation_error
 from app.commerce.schemas import SCHEMAS, UpsertResultSchema
 from app.commerce.upserts import UpsertError, upsert
 from app.extensions import db
@@ -44,7 +44,9 @@ _DOC = """{summary}
     put:
       tags: [commerce]
       summary: {summary}
-      description: Idempotent upsert by the shop's id; the same body twice changes nothing.
+      description: >
+        Idempotent upsert by the shop's id; the same body twice changes nothing. Needs an
+        integration token with the commerce:write scope (a person's token answers 403).
       parameters:
         - in: path
           name: external_id
@@ -67,14 +69,16 @@ _DOC = """{summary}
             application/json:
               schema: UpsertResultSchema
         400: BadRequest
+        403: InsufficientScope
         422: ValidationFailed
     """
 
 
 def _documented(summary: str, schema: str):
+    """The OpenAPI text, and the scope: only an integration token with commerce:write writes."""
     def wrap(view):
         view.__doc__ = _DOC.format(summary=summary, schema=schema)
-        return view
+        return requires("commerce:write")(view)
     return wrap
 
 

@@ -13,7 +13,7 @@ from flask import request, url_for
 from marshmallow import ValidationError
 
 from app.api import bp
-from app.api.auth import bad_request, current_agent, flatten_errors, validation_error
+from app.api.auth import bad_request, current_agent, flatten_errors, requires, validation_error
 from app.api.schemas import IngestResultSchema, MessageInSchema
 from app.api.services import inbound_from_api
 from app.extensions import db
@@ -37,6 +37,7 @@ def _decode_body(raw: bytes):
 
 
 @bp.post("/messages")
+@requires("messages:write")
 def messages_create():
     """Ingest a message (a web form, a shop, a call system...), exactly once per external_id.
     ---

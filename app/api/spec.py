@@ -16,7 +16,7 @@ from apispec_webframeworks.flask import FlaskPlugin
 from flask import Flask, current_app
 
 from app.api import bp
-from app.api.auth import is_public, public
+from app.api.auth import is_public, public, required_scope
 from app.api.schemas import ErrorSchema, SenderField, SenderSchema, ValidationErrorSchema
 
 TITLE = "Tsunagu API"
@@ -25,8 +25,14 @@ OPENAPI_VERSION = "3.0.3"
 DESCRIPTION = """JSON API of the Tsunagu helpdesk.
 
 Authenticate with `Authorization: Bearer <token>`; an administrator creates tokens with
-`flask --app wsgi create-token EMAIL`. A token acts as its agent: tickets the agent may not see
-answer 404, as if they did not exist. Times are ISO 8601 with a UTC offset."""
+`flask --app wsgi create-token EMAIL [--scope S ...] [--integration NAME]`. A token acts as its
+agent: tickets the agent may not see answer 404, as if they did not exist. Times are ISO 8601
+with a UTC offset.
+
+Each operation names the scope it needs in `x-required-scope`: `read` (every GET),
+`messages:write`, `calls:write`, or `commerce:write` (the shop's data: only on an integration's
+token). A person's token carries read, messages:write and calls:write unless created with fewer.
+A token without the scope gets 403 `insufficient_scope`."""
 _METHODS = ("get", "put", "post", "delete", "patch")
 
 
@@ -57,16 +63,21 @@ def build_spec(app: Flask) -> dict:
     spec.components.response("Unauthorized", _error("Missing, invalid or revoked token"))
     spec.components.response("NotFound", _error("No such object, or not visible to this agent"))
     spec.components.response("BadRequest", _error("The body is not a JSON object"))
+    spec.components.response("InsufficientScope", _error("The token lacks the scope this operation needs"))
     spec.components.response("ValidationFailed", _error(
         "Invalid input: `fields` names each wrong field", ValidationErrorSchema))
 
     public_paths: set[str] = set()
+    scopes: dict[tuple[str, str], str | None] = {}
     prefix = f"{bp.name}."
     endpoints = sorted({rule.endpoint for rule in app.url_map.iter_rules()
                         if rule.endpoint.startswith(prefix)})
     for endpoint in endpoints:
         view = app.view_functions[endpoint]
         spec.path(view=view, app=app)
+        for rule in app.url_map.iter_rules(endpoint):
+            for method in rule.methods or ():
+                scopes[(FlaskPlugin.flaskpath2openapi(rule.rule), method.lower())] = required_scope(view, method)
         if is_public(view):
             public_paths.update(FlaskPlugin.flaskpath2openapi(rule.rule)
                                 for rule in app.url_map.iter_rules(endpoint))
@@ -81,6 +92,8 @@ def build_spec(app: Flask) -> dict:
             else:
                 operation.setdefault("responses", {}).setdefault(
                     "401", {"$ref": "#/components/responses/Unauthorized"})
+                operation["responses"].setdefault("403", {"$ref": "#/components/responses/InsufficientScope"})
+                operation["x-required-scope"] = scopes.get((path, method))
     return document
 
 

@@ -7,7 +7,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from app.auth import bp
+from app.auth import bp, throttle
 from app.auth.forms import LoginForm
 from app.auth.services import authenticate, end_sessions
 from app.extensions import limiter
@@ -21,25 +21,26 @@ def safe_next(target: str | None) -> str:
     return url_for("tickets.inbox")
 
 
-def _login_account() -> str:
-    """Rate-limit key: the account being tried (so spreading over IPs does not help)."""
-    return "login-account:" + (request.form.get("email") or "").strip().lower()[:254]
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config.get("LOGIN_RATE_PER_IP", "10 per minute"), methods=["POST"])
-@limiter.limit(lambda: current_app.config.get("LOGIN_RATE_PER_ACCOUNT", "5 per minute"),
-               methods=["POST"], key_func=_login_account)
 def login():
-    """Sign in with email and password."""
+    """Sign in with email and password (failures throttled per account and address: throttle.py)."""
     if current_user.is_authenticated:
         return redirect(url_for("tickets.inbox"))
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
+        source = request.remote_addr or ""
+        wait = throttle.wait_seconds(form.email.data, source)
+        if wait:
+            flash(_("Too many failed sign-ins from here. Try again in %(minutes)s min.",
+                    minutes=max(1, -(-wait // 60))), "error")
+            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(wait)}
         agent = authenticate(form.email.data, form.password.data)
         if agent is not None:
+            throttle.record_success(form.email.data, source)
             login_user(agent, remember=form.remember.data)
             return redirect(safe_next(form.next.data))
+        throttle.record_failure(form.email.data, source)
         flash(_("Wrong email or password."), "error")
     return render_template("auth/login.html", form=form)
 

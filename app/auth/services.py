@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app import bus
 from app.extensions import db, login
-from app.models import ROLES, Agent, ApiToken, utcnow
+from app.models import API_SCOPES, ROLES, USER_SCOPES, Agent, ApiToken, utcnow
 
 
 def create_agent(email: str, password: str, role: str = "agent", name: str = "",
@@ -40,22 +40,61 @@ def authenticate(email: str, password: str) -> Optional[Agent]:
     return agent
 
 
-def create_token(agent: Agent, name: str = "") -> str:
-    """A new API token for `agent`; only its hash is stored, so show it once."""
+def parse_scopes(values) -> tuple[str, ...]:
+    """Scopes given as strings, each possibly comma- or space-separated; ValueError if unknown."""
+    scopes: list[str] = []
+    for value in values or ():
+        for part in str(value).replace(",", " ").split():
+            if part not in API_SCOPES:
+                raise ValueError(f"unknown scope {part!r}; known: {', '.join(API_SCOPES)}")
+            if part not in scopes:
+                scopes.append(part)
+    return tuple(scopes)
+
+
+def create_token(agent: Agent, name: str = "", scopes=None, integration: Optional[str] = None) -> str:
+    """A new API token for `agent` (a person), or for `integration` with `agent` answering for it.
+
+    A person's token gets USER_SCOPES unless told otherwise; an integration's token must name its
+    scopes. commerce:write is refused on a person's token. Only the hash is stored: show it once.
+    """
+    integration = (integration or "").strip() or None
+    chosen = parse_scopes(scopes) if scopes else (() if integration else USER_SCOPES)
+    if not chosen:
+        raise ValueError("an integration token needs at least one scope")
+    if "commerce:write" in chosen and not integration:
+        raise ValueError("commerce:write is for integration tokens only (give --integration NAME)")
     token = "tsu_" + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(agent_id=agent.id, token_hash=ApiToken.hash(token), name=name))
+    db.session.add(ApiToken(agent_id=agent.id, token_hash=ApiToken.hash(token), name=name or integration or "",
+                            scopes=" ".join(chosen), integration=integration))
     db.session.commit()
     return token
 
 
-def agent_for_token(token: str) -> Optional[Agent]:
+def token_for(token: str) -> Optional[ApiToken]:
+    """The live token row (not revoked, its agent active), its last use recorded; else None."""
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(token),
                                                    ApiToken.revoked.is_(False)))
     if row is None or not row.agent.active:
         return None
     row.last_used_at = utcnow()
     db.session.commit()
-    return row.agent
+    return row
+
+
+def agent_for_token(token: str) -> Optional[Agent]:
+    row = token_for(token)
+    return row.agent if row else None
+
+
+def revoke_token(token_id: int) -> bool:
+    """Revoke a token by its id; False when there is no such token."""
+    row = db.session.get(ApiToken, token_id)
+    if row is None:
+        return False
+    row.revoked = True
+    db.session.commit()
+    return True
 
 
 @login.user_loader

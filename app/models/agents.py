@@ -15,6 +15,11 @@ from app.extensions import db
 from app.models.base import UTCDateTime, utcnow
 
 ROLES = ("agent", "supervisor", "admin")
+#: What an API token may do. commerce:write is for integration tokens only (the shop's sync).
+API_SCOPES = ("read", "messages:write", "calls:write", "commerce:write")
+#: A person's token without explicit scopes: what agents legitimately do through the API. Tokens
+#: made before scopes existed got these (migration 0003), so they lost only commerce writes.
+USER_SCOPES = ("read", "messages:write", "calls:write")
 
 
 class Team(db.Model):
@@ -82,8 +87,24 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     revoked: Mapped[bool] = mapped_column(default=False)
+    #: Space-separated API_SCOPES.
+    scopes: Mapped[str] = mapped_column(String(200), default=" ".join(USER_SCOPES),
+                                        server_default=" ".join(USER_SCOPES))
+    #: The system this token belongs to ("shop-sync", "cti"); None for a person's token. The agent
+    #: is then the admin who created it and answers for it (reads see what that agent sees).
+    integration: Mapped[Optional[str]] = mapped_column(String(100))
 
     agent: Mapped[Agent] = relationship()
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        return frozenset((self.scopes or "").split())
+
+    def allows(self, scope: str) -> bool:
+        """Whether this token carries `scope` (commerce:write only on an integration's token)."""
+        if scope == "commerce:write" and not self.integration:
+            return False
+        return scope in self.scope_set
 
     @staticmethod
     def hash(token: str) -> str:
