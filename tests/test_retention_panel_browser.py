@@ -133,6 +133,7 @@ def test_panel_after_a_skip_still_reads_well(app, live_server, new_context, loca
     os.makedirs(SHOTS, exist_ok=True)
     shot = os.path.join(SHOTS, f"panel-after-skip-{size}-{locale}.png")
     page.screenshot(path=shot, full_page=True)
+    page.screenshot(path=shot.replace(".png", "-view.png"))  # what the agent sees without scrolling
     print("screenshot:", shot)
     check_layout(page, size)
     # The skip is on the timeline as a sentence, not as a record.
