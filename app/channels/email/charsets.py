@@ -69,6 +69,7 @@ _ISO_8859 = re.compile(r"(?:x-)?iso[-_ ]?8859[-_ ]?(\d{1,2})(?:[-_:][a-z0-9]+)*"
 #: unlabelled EUC-JP as cp949, and a Japanese shop's unlabelled mail is Japanese or Western.
 _DETECT = ["utf_8", "cp932", "euc_jp", "iso2022_jp", "cp1252"]
 _SINGLE_BYTE = {"cp1252", "ascii"}
+_JAPANESE_OR_UTF8 = {"utf-8", "cp932", "euc_jp", "jis", "ascii"}
 #: charset-normalizer's "chaos" above which a restricted guess is not trusted.
 _CALM = 0.1
 _DETECT_BYTES = 64 * 1024
@@ -192,8 +193,9 @@ def decode_bytes(data: bytes, label: Optional[str]) -> Decoded:
         # A latin label on Japanese text is a classic mislabel; trust it only when nothing
         # Japanese or UTF-8 fits better.
         guess = detect(data)
-        if guess.clean and guess.charset not in _SINGLE_BYTE:
-            return guess
+        if guess.clean and guess.charset not in _SINGLE_BYTE and (
+                guess.charset in _JAPANESE_OR_UTF8 or garbled(data.decode("cp1252", "replace"))):
+            return guess  # another code page (cp1251...) only when the label's reading is mojibake
         if codec == "ascii":
             return Decoded(data.decode("cp1252", "replace"), "cp1252", clean=False)
     try:
