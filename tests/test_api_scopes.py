@@ -166,3 +166,22 @@ def test_openapi_document_names_each_operations_scope(client):
     assert put["x-required-scope"] == "commerce:write" and "403" in put["responses"]
     assert document["paths"]["/api/v1/messages"]["post"]["x-required-scope"] == "messages:write"
     assert document["paths"]["/api/v1/tickets"]["get"]["x-required-scope"] == "read"
+
+
+def test_admins_see_tokens_with_scopes_and_revoke_them_others_get_403(app, client, login_as, agent):
+    admin = make_agent("admin", name="管理 綾")
+    secret = create_token(admin, scopes=["commerce:write", "read"], integration="futureshop-sync")
+    create_token(agent, name="電話システム")
+    login_as(agent)
+    assert client.get("/admin/tokens").status_code == 403
+    client.post("/logout")
+    login_as(admin)
+    page = client.get("/admin/tokens").get_data(as_text=True)
+    assert "futureshop-sync" in page and "commerce:write" in page and "電話システム" in page
+    assert secret not in page and "tsu_" not in page  # only hashes are stored; nothing to show
+    row = db.session.scalar(select(ApiToken).where(ApiToken.integration == "futureshop-sync"))
+    assert client.post(f"/admin/tokens/{row.id}/revoke").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(ApiToken, row.id).revoked is True
+    assert client.put("/api/v1/products/P-1", json={"name": "青汁"},
+                      headers={"Authorization": f"Bearer {secret}"}).status_code == 401

@@ -27,6 +27,7 @@ SUPERVISOR_ONLY = {
     "coupons.add_reason", "coupons.toggle_reason", "reports.index", "reports.export",
     "sla.calendar", "sla.closed_delete", "sla.live", "sla.live_rows", "sla.policy_list",
     "sla.policy_edit", "sla.policy_delete",
+    "security.tokens", "security.revoke_token",
 }
 MISSING = 987654
 FORM = {"body": "x", "text": "x", "note": "x", "status": "closed", "priority": "urgent", "reason": "x",
@@ -40,7 +41,7 @@ def _ids(world, agent) -> dict:
         "attachment_id": world.png.id, "message_id": world.message.id, "item_id": world.outbox.id,
         "task_id": world.task.id, "coupon_id": MISSING, "post_id": MISSING, "macro_id": MISSING,
         "policy_id": MISSING, "closed_id": MISSING, "action_id": MISSING, "reason_id": MISSING,
-        "term_id": MISSING, "section": "sla", "code": "ja", "token": "not-a-token", "score": 5,
+        "term_id": MISSING, "token_id": MISSING, "section": "sla", "code": "ja", "token": "not-a-token", "score": 5,
         "external_id": "ext-1", "action": "delete", "filename": "css/app.css",
     }
 

@@ -28,4 +28,4 @@ def init_security(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
-from app.security import routes  # noqa: E402,F401
+from app.security import routes, tokens  # noqa: E402,F401
