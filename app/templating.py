@@ -83,6 +83,12 @@ def _badge_of(css: str):
 
 
 def intent_badge(ticket) -> Markup:
+    if ticket.intent == "possible_cancellation":  # the model was not sure: the agent decides
+        return Markup('<span class="badge intent intent-maybe" title="{}">{}</span>').format(
+            _("The detector is not sure: read it and mark it as a cancellation request, or clear it."),
+            _("Cancellation?"))
+    if ticket.intent == "skip":
+        return Markup('<span class="badge intent intent-skip">{}</span>').format(_("Skip one delivery"))
     if ticket.intent != "cancellation":
         return Markup("")
     return Markup('<span class="badge intent intent-cancellation" title="{}">{}</span>').format(

@@ -17,9 +17,12 @@ from app import bus
 from app.extensions import db
 from app.models import Agent, Event, Message, RetentionCase, Ticket, utcnow
 from app.models.retention import OUTCOMES, REASONS
-from app.retention.intent import detect
+from app.retention.intent import Detection, detect, detect_many
 
 #: Channels whose inbound messages are customer words (email, X, call summaries, API, web form).
+#: Ticket.intent for a message the model was not sure about ("maybe", shown to the agent) and for a
+#: request to skip one delivery; neither opens a case nor raises the priority.
+POSSIBLE, SKIP = "possible_cancellation", "skip"
 PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
 MANUAL_OUTCOMES = ("open", "saved", "cancelled", "late_accepted")
 
@@ -47,7 +50,8 @@ _LOOK_UP = object()
 
 
 def _flag(ticket: Ticket, reason: str, requested_at: datetime, message_id: Optional[int], lang: str,
-          source: str, actor: Optional[Agent], matched: tuple[str, ...] = (), case=_LOOK_UP) -> RetentionCase:
+          source: str, actor: Optional[Agent], matched: tuple[str, ...] = (), case=_LOOK_UP,
+          detected: Optional[dict] = None) -> RetentionCase:
     """Flag the ticket and open (or reopen) its case; keeps the earliest request time.
 
     `case`: the ticket's case (or None) when the caller already loaded it."""
@@ -80,8 +84,25 @@ def _flag(ticket: Ticket, reason: str, requested_at: datetime, message_id: Optio
                          actor_id=actor.id if actor else None,
                          data={"reason": ticket.intent_reason, "message_id": message_id, "source": source,
                                "requested_at": ticket.intent_at.isoformat(), "matched": list(matched),
-                               "priority": {"old": old_priority, "new": ticket.priority}}))
+                               "priority": {"old": old_priority, "new": ticket.priority}, **(detected or {})}))
     return case
+
+
+def _detected(found: Detection) -> dict:
+    return {"label": found.label, "probability": found.probability, "band": found.band}
+
+
+def _mark(ticket: Ticket, found: Detection, requested_at: datetime, message_id: int) -> bool:
+    """A "maybe" or a skip request: label the ticket for the agent, unless it already carries an intent."""
+    if ticket.intent:
+        return False
+    ticket.intent = POSSIBLE if found.is_maybe else SKIP
+    ticket.intent_reason, ticket.intent_at = found.reason, requested_at
+    db.session.add(Event(customer_id=ticket.customer_id, ticket_id=ticket.id,
+                         kind="retention.maybe" if found.is_maybe else "retention.skip_requested",
+                         data={"reason": found.reason, "message_id": message_id, "matched": list(found.matched),
+                               **_detected(found)}))
+    return True
 
 
 def _publish(ticket: Ticket, change: str, actor: Optional[Agent] = None) -> None:
@@ -97,14 +118,19 @@ def detect_for_message(message_id: int) -> Optional[int]:
     if message is None or message.direction != "in" or message.auto_submitted:
         return None
     found = detect(message.body_text or "", message.subject or "")
-    if not found.is_cancellation:
+    if not (found.is_cancellation or found.is_maybe or found.is_skip):
         return None
     ticket = db.session.get(Ticket, message.ticket_id)
     case = case_for(ticket.id)
     if case is not None and case.outcome == "dismissed" and case.first_message_id == message.id:
         return None  # an agent already said this very message is not a cancellation
+    if not found.is_cancellation:
+        if _mark(ticket, found, message.created_at, message.id):
+            db.session.commit()
+            _publish(ticket, "intent")
+        return None
     case = _flag(ticket, found.reason or "other", message.created_at, message.id, found.lang, "detected",
-                 None, found.matched)
+                 None, found.matched, detected=_detected(found))
     db.session.commit()
     _publish(ticket, "intent")
     return case.id
@@ -119,13 +145,10 @@ def detect_for_messages(message_ids: list[int]) -> list[int]:
             select(Message.id, Message.ticket_id, Message.body_text, Message.subject, Message.created_at,
                    Message.direction, Message.auto_submitted)
             .where(Message.id.in_(message_ids[start:start + 500]))).all()
-    hits = []
-    for row in sorted(rows, key=lambda r: r.id):
-        if row.direction != "in" or row.auto_submitted:
-            continue
-        found = detect(row.body_text or "", row.subject or "")
-        if found.is_cancellation:
-            hits.append((row, found))
+    rows = [row for row in sorted(rows, key=lambda r: r.id) if row.direction == "in" and not row.auto_submitted]
+    found_all = detect_many([(row.body_text or "", row.subject or "") for row in rows])
+    hits = [(row, found) for row, found in zip(rows, found_all)
+            if found.is_cancellation or found.is_maybe or found.is_skip]
     if not hits:
         return []
     ticket_ids = sorted({row.ticket_id for row, _ in hits})
@@ -137,8 +160,12 @@ def detect_for_messages(message_ids: list[int]) -> list[int]:
         ticket, case = tickets[row.ticket_id], cases.get(row.ticket_id)
         if case is not None and case.outcome == "dismissed" and case.first_message_id == row.id:
             continue  # an agent already said this very message is not a cancellation
+        if not found.is_cancellation:
+            if _mark(ticket, found, row.created_at, row.id):
+                flagged[ticket.id] = ticket
+            continue
         cases[ticket.id] = _flag(ticket, found.reason or "other", row.created_at, row.id, found.lang, "detected",
-                                 None, found.matched, case=case)
+                                 None, found.matched, case=case, detected=_detected(found))
         flagged[ticket.id] = ticket
     if not flagged:
         return []
@@ -197,8 +224,8 @@ def flag_manually(agent: Agent, ticket: Ticket, reason: str, requested_at: Optio
 
 
 def clear_intent(agent: Agent, ticket: Ticket) -> None:
-    """'Not a cancellation': one click undoes the flag and the priority raise."""
-    if ticket.intent != "cancellation":
+    """'Not a cancellation': one click undoes the flag (or the "maybe") and the priority raise."""
+    if ticket.intent not in ("cancellation", POSSIBLE, SKIP):
         raise CaseError(_l("This ticket is not flagged as a cancellation request."))
     raised = db.session.scalars(select(Event).where(Event.ticket_id == ticket.id, Event.kind == "retention.flagged")
                                 .order_by(Event.id)).first()

@@ -235,10 +235,11 @@
     link(cell("num"), String(data.ticket_id));
     var subject = cell("subject");
     link(subject, row.subject || labels.no_subject);
-    if (row.intent === "cancellation") {
+    var intentKind = {cancellation: "cancellation", possible_cancellation: "maybe", skip: "skip"}[row.intent];
+    if (intentKind && labels[intentKind]) {
       subject.appendChild(document.createTextNode(" "));
-      var intent = badge("intent", "cancellation");
-      intent.textContent = labels.cancellation;
+      var intent = badge("intent", intentKind);
+      intent.textContent = labels[intentKind];
       subject.appendChild(intent);
     }
     var sla = old && old.querySelector(".sla-badge");
