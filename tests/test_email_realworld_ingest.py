@@ -148,7 +148,8 @@ def test_a_reused_message_id_goes_through_ingest_alone_too(app):
 
 # --- item 12: mail from our own address ----------------------------------------------------
 
-def test_mail_from_our_own_address_is_flagged_and_never_replied_to(app, dovecot, smtp_server, agent):
+def test_mail_from_our_own_address_is_flagged_and_never_replied_to(app, dovecot, smtp_server, agent, client,
+                                                                    login_as):
     configure(app, dovecot, smtp_server, MAIL_FROM_NAME="つなぐ商店", EMAIL_AUTO_ACK=True)
     # e.g. a campaign sent from our address by another tool, copied into the support inbox
     dovecot.deliver(mail("【つなぐ商店】春の新商品のお知らせ", "新しい紅茶が入荷しました。",
@@ -161,6 +162,9 @@ def test_mail_from_our_own_address_is_flagged_and_never_replied_to(app, dovecot,
     # not an ordinary customer named after the shop
     assert ticket.customer.name != "つなぐ商店"
     assert count(OutboxItem) == 0  # never acknowledged
+    login_as(agent)
+    page = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    assert 'class="ingest-note"' in page.split(f'id="m{campaign.id}"')[1].split("</article>")[0]
 
     with pytest.raises(ActionRefused) as refused:
         add_reply(agent, ticket, "ありがとうございます", confirmed=True)
@@ -373,7 +377,7 @@ Thank you for your message.
 """.replace("\n", "\r\n").encode()
 
 
-def test_a_bounce_of_our_reply_shows_in_that_ticket(app, dovecot, smtp_server, agent):
+def test_a_bounce_of_our_reply_shows_in_that_ticket(app, dovecot, smtp_server, agent, client, login_as):
     configure(app, dovecot, smtp_server)
     dovecot.deliver(mail("ギフトの宛先", "友人に送りたいです。", sender="gift@example.jp", message_id="<g1@example.jp>"))
     dovecot.deliver(mail("Box arrived damaged", "Photos attached later.", sender="kim@carrier.example",
@@ -397,5 +401,9 @@ def test_a_bounce_of_our_reply_shows_in_that_ticket(app, dovecot, smtp_server, a
     assert count(Identity, Identity.value.like("mailer-daemon%")) == 0
     # the existing bounce handling still marks the address
     assert db.session.scalar(select(Identity).where(Identity.value == "gift@example.jp")).bouncing
-    # shown on the ticket page
+    # shown on the ticket page, saying what it is
     assert dsn in db.session.get(Ticket, ticket.id).messages
+    login_as(agent)
+    page = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    assert f'id="m{dsn.id}"' in page and "Mailbox does not exist" in page
+    assert sent_id.strip("<>") in page.split(f'id="m{dsn.id}"')[1].split("</article>")[0]
