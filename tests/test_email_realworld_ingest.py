@@ -190,15 +190,21 @@ def test_our_own_mail_citing_a_ticket_joins_it_quietly(app, dovecot, smtp_server
     ticket.status = "solved"
     db.session.commit()
     # A colleague answered from a desktop mail client with Bcc to the support inbox.
-    dovecot.deliver(mail(f"Re: 解約の手続き [#{ticket.id}]", "承知しました。手続きいたします。",
-                         sender="Support <support@tsunagu.test>", message_id="<desk-1@tsunagu.test>"))
+    dovecot.deliver(mail("Re: 解約の手続き", "承知しました。手続きいたします。",
+                         sender="Support <support@tsunagu.test>", message_id="<desk-1@tsunagu.test>",
+                         headers="In-Reply-To: <mori-1@example.jp>"))
+    # Someone forging our From with a guessed ticket number joins nothing.
+    dovecot.deliver(mail(f"Re: 解約の手続き [#{ticket.id}]", "口座を変更してください",
+                         sender="support@tsunagu.test", message_id="<forged@elsewhere.example>"))
     poll(app)
     copy = inbound("<desk-1@tsunagu.test>")
     assert copy.ticket_id == ticket.id and copy.customer_id == ticket.customer_id
     assert copy.meta["own_address"] is True
     db.session.refresh(ticket)
     assert ticket.status == "solved"  # our own mail does not reopen the customer's ticket
-    assert count(Ticket) == 1
+    forged = inbound("<forged@elsewhere.example>")
+    assert forged.ticket_id != ticket.id and forged.meta["own_address"] is True
+    assert count(Ticket) == 2
 
 
 def test_every_configured_mailbox_counts_as_our_own_address(app):
@@ -407,3 +413,8 @@ def test_a_bounce_of_our_reply_shows_in_that_ticket(app, dovecot, smtp_server, a
     page = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
     assert f'id="m{dsn.id}"' in page and "Mailbox does not exist" in page
     assert sent_id.strip("<>") in page.split(f'id="m{dsn.id}"')[1].split("</article>")[0]
+
+    # A "report" citing the customer's own Message-ID (not one we sent) joins nothing.
+    dovecot.deliver(_postfix_dsn("spoof@example.jp", "<g1@example.jp>"))
+    poll(app)
+    assert inbound("<dsn-spoof@mx.example.co.jp>").ticket_id != ticket.id

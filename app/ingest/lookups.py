@@ -93,8 +93,7 @@ class Lookups:
                 for identity in session.scalars(select(Identity).options(joinedload(Identity.customer))
                                                 .where(Identity.kind == kind, Identity.value.in_(chunk))):
                     self.identities[(identity.kind, identity.value)] = identity
-        self._load_threads({k for m in msgs for k in m.reply_to_keys}
-                           | {(m.meta.get("bounce") or {}).get("original_message_id") for m in msgs} - {None})
+        self._load_threads({k for m in msgs for k in m.reply_to_keys})
         if now is not None and any(m.match_subject for m in msgs):
             since = min(subject_window(m.created_at, now)[0] for m in msgs if m.match_subject)
             customer_ids = set()
@@ -173,7 +172,7 @@ class Lookups:
             ticket_id = db.session.scalar(select(Message.ticket_id).where(Message.thread_key.in_(list(keys)))
                                           .order_by(Message.created_at.desc()).limit(1))
             return db.session.get(Ticket, ticket_id) if ticket_id is not None else None
-        if not set(keys) <= self._keys_loaded:  # a key the prefetch did not know (e.g. a bounce's)
+        if not set(keys) <= self._keys_loaded:  # a key the prefetch did not know
             self._load_threads(set(keys))
         found = [self.threads[k] for k in keys if k in self.threads]
         return max(found, key=lambda f: f[:2])[2] if found else None

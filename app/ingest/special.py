@@ -6,11 +6,13 @@
   lost; the same bytes again are a replay. Only mail (raw message/rfc822 whose id is its own
   thread key) is re-keyed: an API client reusing its own id is still refused.
 - Our own address (MAIL_FROM, any configured mailbox): flagged (`own_address`, automatic). When it
-  cites a ticket (reply keys, ticket token) it joins that ticket quietly; otherwise its ticket is
-  tagged `own-address` and its customer is not named after the shop. The outbox never sends there.
-- A bounce: joins the ticket of the message it bounced (the report's original Message-ID, read
-  by the channel's parser or, for reports without a delivery-status part, app.channels.email.dsn)
-  under that ticket's customer, quietly: no ticket, no customer for MAILER-DAEMON.
+  replies to a stored message (its reply keys; not the ticket token, which anyone forging our
+  From could guess) it joins that ticket quietly; otherwise its ticket is tagged `own-address` and
+  its customer is not named after the shop. The outbox never sends to our own addresses.
+- A bounce (a delivery report, or mail from MAILER-DAEMON/postmaster): joins the ticket of the
+  message of OURS it bounced (the report's original Message-ID, read by the channel's parser or,
+  for reports without a delivery-status part, by app.channels.email.dsn) under that ticket's
+  customer, quietly: no ticket, no customer for MAILER-DAEMON.
 
 "Quietly": no status change and no customer-message time (it is not the customer speaking).
 """
@@ -19,6 +21,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from typing import Optional
+
+from sqlalchemy import select
 
 from app.extensions import db
 from app.ingest.types import InboundMessage
@@ -78,11 +82,17 @@ def is_own(msg: InboundMessage, lookups) -> bool:
         return False
 
 
+_BOUNCE_REASONS = {"dsn", "mailer-daemon", "null-return-path"}
+_DAEMONS = {"mailer-daemon", "postmaster"}
+
+
 def _bounced_key(msg: InboundMessage) -> Optional[str]:
     if not msg.auto_submitted or msg.direction != "in":
         return None
     key = (msg.meta.get("bounce") or {}).get("original_message_id")
-    if not key and msg.raw is not None and msg.raw_content_type == MAIL:
+    bounce_like = msg.meta.get("auto_reason") in _BOUNCE_REASONS \
+        or (msg.sender.value or "").split("@", 1)[0].lower() in _DAEMONS
+    if not key and bounce_like and msg.raw is not None and msg.raw_content_type == MAIL:
         from app.channels.email.dsn import original_message_id
 
         key = original_message_id(msg.raw)
@@ -108,12 +118,14 @@ def quiet_place(msg: InboundMessage, lookups) -> Optional[tuple[InboundMessage, 
     ticket: it joins that ticket under the ticket's customer. None: place it as usual."""
     if msg.meta.get(OWN):
         ticket = lookups.thread_ticket(tuple(msg.reply_to_keys)) if msg.reply_to_keys else None
-        if ticket is None and msg.ticket_hint is not None:
-            ticket = db.session.get(Ticket, msg.ticket_hint)
         return (msg, ticket.customer, ticket) if ticket is not None else None
     key = _bounced_key(msg)
     if key:
-        ticket = lookups.thread_ticket((key,))
+        # Only a message we sent can bounce back to us: a forged report citing a customer's
+        # Message-ID joins nothing.
+        ticket_id = db.session.scalar(select(Message.ticket_id).where(
+            Message.thread_key == key, Message.direction == "out").order_by(Message.id.desc()).limit(1))
+        ticket = db.session.get(Ticket, ticket_id) if ticket_id is not None else None
         if ticket is not None:
             return dataclasses.replace(msg, meta={**msg.meta, BOUNCE_OF: key}), ticket.customer, ticket
     return None
@@ -123,7 +135,7 @@ def tag_own(ticket: Ticket, lookups) -> None:
     """Tag a new ticket opened by our own mail (get or create the tag once per batch)."""
     tag = lookups.tags.get(OWN_TAG)
     if tag is None:
-        tag = db.session.scalar(db.select(Tag).where(Tag.name == OWN_TAG))
+        tag = db.session.scalar(select(Tag).where(Tag.name == OWN_TAG))
         if tag is None:
             tag = Tag(name=OWN_TAG)
             db.session.add(tag)
