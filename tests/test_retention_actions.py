@@ -12,7 +12,8 @@ from app.extensions import db
 from app.models import Agent, Coupon, Event, RetentionCase, Subscription, SubscriptionAction, Team, Ticket
 from app.retention import panel, services
 from app.retention.actions import ActionError
-from tests.factories import make_agent, make_ticket
+from tests.factories import PASSWORD, make_agent, make_ticket
+from tests.live import live_server  # noqa: F401  (fixture)
 from tests.retention_helpers import make_product, make_subscription, req  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.usefixtures("req")
@@ -443,3 +444,39 @@ def test_every_viewer_of_the_customer_hears_the_change(app, agent):
     changed = [e["args"][0] for e in sock.get_received() if e["name"] == "subscription.changed"]
     db.session.refresh(sub)
     assert changed and changed[-1]["subscription_id"] == sub.id and changed[-1]["version"] == sub.version
+
+
+def _browser_login(new_context, base, who):
+    page = new_context(locale="en-US").new_page()
+    page.goto(f"{base}/login")
+    page.fill("input[name=email]", who.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.press("input[name=password]", "Enter")
+    page.wait_for_url(lambda url: "/login" not in url)
+    return page
+
+
+def test_a_colleagues_panel_follows_live_and_stops_offering_the_skip(app, live_server, new_context, agent):
+    ticket = cancellation_ticket("在庫がだぶついているので、定期便を解約したいです。")
+    sub = setup_sub(ticket, next_ship=today() + timedelta(days=19))
+    old_next = sub.next_ship_date
+    colleague = make_agent("agent", name="Ishida Ren")
+    mine = _browser_login(new_context, live_server, agent)
+    theirs = _browser_login(new_context, live_server, colleague)
+    for page in (mine, theirs):
+        page.goto(f"{live_server}/tickets/{ticket.id}")
+        page.wait_for_selector(".retention-ladder .kind-skip button")
+    theirs.wait_for_function("window.Tsunagu && window.Tsunagu.socket && window.Tsunagu.socket.connected")
+    theirs.wait_for_timeout(300)  # the room join answers right after connect
+    mine.click(".retention-ladder .kind-skip button[type=submit]")
+    mine.wait_for_selector(".retention-done")
+    # the colleague did nothing: their panel replaced itself
+    theirs.wait_for_selector(".retention-panel[data-refreshed] .retention-done", timeout=10000)
+    db.session.expire_all()
+    fresh = db.session.get(Subscription, sub.id)
+    done_text = theirs.inner_text(".retention-done")
+    assert f"Skipped: {_short(old_next)} → {_short(fresh.next_ship_date)}" in done_text and agent.name in done_text
+    assert theirs.query_selector(".retention-ladder .kind-skip") is None
+    versions = {el.get_attribute("value") for el in theirs.query_selector_all("input[name=version]")}
+    assert versions == {str(fresh.version)}
+    assert theirs.query_selector(".retention-ladder .cancel-button") is not None  # cancel stays one click

@@ -68,10 +68,12 @@
   }
 
   var RELEVANT = ["subscription_action", "retention_outcome", "intent"];
+  var bound = false;
   function bind() {
+    // live.js (a later deferred script) opens the page's socket: called again once it has run.
     var socket = (window.Tsunagu && window.Tsunagu.socket) || window.tsunaguSocket;
-    var panel = currentPanel();
-    if (!socket || !panel) { return; }
+    if (bound || !socket || !currentPanel()) { return; }
+    bound = true;
     socket.on("subscription.changed", function (data) {
       var p = currentPanel();
       if (p && String(data.ticket_id) === p.getAttribute("data-ticket-id")) { soon(); }
@@ -84,11 +86,9 @@
     });
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", bind);
-  } else {
-    bind();
-  }
+  bind();
+  document.addEventListener("DOMContentLoaded", bind);
+  window.addEventListener("load", bind);
   window.Tsunagu = window.Tsunagu || {};
   window.Tsunagu.refreshRetention = refresh;
 })();
