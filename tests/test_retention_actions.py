@@ -480,3 +480,39 @@ def test_a_colleagues_panel_follows_live_and_stops_offering_the_skip(app, live_s
     versions = {el.get_attribute("value") for el in theirs.query_selector_all("input[name=version]")}
     assert versions == {str(fresh.version)}
     assert theirs.query_selector(".retention-ladder .cancel-button") is not None  # cancel stays one click
+
+
+def test_a_shop_sync_makes_an_open_panel_stale_and_refreshes_it(app, client, agent):
+    import json
+    import time as clock
+
+    from app.extensions import socketio
+    from app.models import Customer
+    from app.shop.backends import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+
+    app.config["COMMERCE_WEBHOOK_SECRET"] = "sync-secret"
+    ticket = cancellation_ticket("もう続けられないので定期便を解約します。")
+    sub = setup_sub(ticket, next_ship=today() + timedelta(days=21))
+    db.session.get(Customer, ticket.customer_id).external_id = "C-sync-7"
+    db.session.commit()
+    seen = sub.version
+    web = app.test_client()
+    assert web.post("/login", data={"email": agent.email, "password": PASSWORD}).status_code == 302
+    sock = socketio.test_client(app, flask_test_client=web)
+    assert sock.emit("ticket.join", {"ticket_id": ticket.id}, callback=True) == {"ok": True}
+    sock.get_received()
+    moved = today() + timedelta(days=35)
+    body = json.dumps({"type": "subscription.updated", "data": {
+        "external_id": sub.external_id, "customer_external_id": "C-sync-7",
+        "product_external_id": sub.product.external_id, "cycle_days": 30, "quantity": 1, "price": sub.price,
+        "next_ship_date": moved.isoformat(), "deliveries": sub.deliveries}}).encode()
+    stamp = str(int(clock.time()))
+    answer = client.post("/hooks/commerce", data=body, content_type="application/json",
+                         headers={TIMESTAMP_HEADER: stamp, SIGNATURE_HEADER: "sha256=" + sign("sync-secret", stamp, body)})
+    assert answer.get_json()["status"] == "updated"
+    db.session.expire_all()
+    fresh = db.session.get(Subscription, sub.id)
+    assert fresh.next_ship_date == moved and fresh.version == seen + 1
+    assert [e for e in sock.get_received() if e["name"] == "subscription.changed"]
+    with pytest.raises(services.StaleAction, match="updated from the shop"):
+        services.execute(agent, ticket, "skip", {}, sub.id, version=seen)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import request
 from marshmallow import ValidationError
 
+from app import bus
 from app.api import bp
 from app.api.auth import bad_request, flatten_errors, requires, validation_error
 from app.commerce.schemas import SCHEMAS, UpsertResultSchema
@@ -34,6 +35,8 @@ def _put(kind: str, external_id: str):
     except UpsertError as exc:
         db.session.rollback()
         return validation_error(exc.errors)
+    if kind == "subscription" and result.status == "updated":
+        bus.publish("subscription.synced", subscription_id=result.id)  # open retention panels refetch
     payload = UpsertResultSchema().dump({"status": result.status, "id": result.id, "external_id": external_id,
                                          "warnings": result.warnings})
     return payload, 201 if result.status == "created" else 200
