@@ -63,6 +63,11 @@ class Model:
         return [{label: float(row[classes.index(label)]) if label in classes else 0.0 for label in LABELS}
                 for row in probs]
 
+    def _vocabulary(self) -> list[str]:
+        if not hasattr(self, "_vocab"):
+            self._vocab = list(self.vectorizer.get_feature_names_out())
+        return self._vocab
+
     def evidence(self, body: str, label: str, limit: int = 3) -> tuple[str, ...]:
         """The stretches of `body` whose n-grams pushed hardest towards `label` (for the agent)."""
         classes = list(self.classifier.classes_)
@@ -72,10 +77,10 @@ class Model:
         normal = unicodedata.normalize("NFKC", body or "").lower()
         if len(normal) != len(folded):
             normal = folded
-        row = self.vectorizer.transform([folded])
+        row = self.vectorizer.transform([folded]).tocsr()
         coef = self.classifier.coef_[classes.index(label)]
-        vocab = self.vectorizer.get_feature_names_out()
-        scored = sorted(((row[0, j] * coef[j], vocab[j]) for j in row.nonzero()[1]), reverse=True)
+        vocab = self._vocabulary()
+        scored = sorted(((value * coef[j], vocab[j]) for j, value in zip(row.indices, row.data)), reverse=True)
         spans: list[tuple[int, int]] = []
         for score, gram in scored:
             if score <= 0 or len(spans) >= limit * 3:
