@@ -7,8 +7,11 @@ owns every bytes->str step of the email channel:
   fails with every ``iso2022_jp*`` codec: jis.py converts the JIS bytes to Shift_JIS for cp932.
 - Shift_JIS, Windows-31J, x-sjis... labels decode as cp932; EUC-JP with NEC extensions goes
   through the same JIS arithmetic.
-- A missing, unknown or wrong label is detected (escape sequences, strict UTF-8, then
-  charset-normalizer restricted to plausible encodings). An unknown label never raises.
+- Labels Python does not know (iso-8859-8-i, win-1257, x-cp1251, windows-874, x-mac-roman,
+  x-gbk...) are mapped by a table and by spelling rules. A missing, unknown or wrong label is
+  detected (escape sequences, strict UTF-8, charset-normalizer restricted to Japanese and
+  Western encodings, then, when none of those fits calmly, every encoding it knows). An unknown
+  label never raises. `garbled()` tells mojibake that decoded without U+FFFD.
 - Adjacent RFC 2047 encoded-words of one charset are joined as bytes before decoding, so a
   character (or an ISO-2022-JP shift state) split across two words survives.
 

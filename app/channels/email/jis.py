@@ -4,7 +4,9 @@ Python has no CP50220 codec: ISO-2022-JP carrying NEC row 13 (①, ㈱, Ⅱ) or 
 rows (髙, 﨑) inside ``ESC $ B`` fails with every ``iso2022_jp*`` codec, and half-width katakana
 (``ESC ( I``) decodes only with ``iso2022_jp_ext``. The JIS bytes are therefore converted to
 Shift_JIS arithmetically and decoded as cp932, which holds all of those; EUC-JP with NEC rows
-goes through the same arithmetic. `encode_jis` is the reverse, for outbound mail.
+goes through the same arithmetic. Rows 0x75-0x7E where cp932 has no character (au's emoji in
+mail, user-defined characters) become private-use characters instead of U+FFFD plus a stray kana.
+`encode_jis` is the reverse, for outbound mail.
 """
 from __future__ import annotations
 

@@ -3,7 +3,9 @@
 `parse_message()` never raises: a message the parser cannot handle (a MIME bomb, a bug) becomes
 an InboundMessage with `parse_error` set and its raw bytes attached, so it is stored and shown as
 "could not read this message" instead of halting the mailbox. Bytes->text goes through
-charsets.py, HTML through sanitize.py, DSN/auto-reply recognition through reports.py.
+charsets.py, HTML through sanitize.py, DSN/auto-reply recognition through reports.py, and the
+byte-level repairs real mail needs (a malformed header line, odd transfer encodings, uuencode)
+through repair.py. Text that decodes but reads as mojibake is kept and flagged (parse_error).
 
 The `email` package parses with `policy.default` minus its header objects (RAW_POLICY): those
 objects cost ~80% of the parse time (the feed parser itself asks every part for its content type)
@@ -29,8 +31,9 @@ from app.channels.email.charsets import decode_bytes, decode_header, detect, gar
 from app.channels.email.headers import (UNKNOWN_SENDER, addresses, message_ids, normalise_message_id,
                                         parse_date)
 from app.channels.email.headers import sender as find_sender
-from app.channels.email.repair import normalise_cte, repair_header_block, split_uuencoded
-from app.channels.email.sanitize import html_to_text, sanitize_html
+from app.channels.email.repair import (normalise_cte, repair_header_block, split_uuencoded,
+                                       unglue_close_delimiter)
+from app.channels.email.sanitize import html_to_text, sanitize_html_capped
 from app.ingest.identity import Sender
 from app.ingest.threading import find_ticket_token
 from app.ingest.types import InboundAttachment, InboundMessage
@@ -196,7 +199,7 @@ def _walk(root, body: _Body, options: ParseOptions) -> None:
         if ctype.startswith("multipart/"):
             if isinstance(payload, list):
                 if any(isinstance(d, errors.CloseBoundaryNotFoundDefect) for d in part.defects):
-                    _unglue_close_delimiter(part, payload)
+                    unglue_close_delimiter(part, payload)
                 if ctype == "multipart/alternative":
                     payload = _chosen_alternatives(payload)
                 stack.extend(reversed(payload))
@@ -253,20 +256,6 @@ def _chosen_alternatives(parts: list) -> list:
             if index in keep or not (_is_body_text(part, "text/plain") or _is_body_text(part, "text/html"))]
 
 
-def _unglue_close_delimiter(part, payload: list) -> None:
-    """`...last line--boundary--` with no line break before the closing delimiter: the stdlib
-    keeps it (and any epilogue) in the last part, which shows it as text or corrupts base64."""
-    boundary = part.get_boundary()
-    last = payload[-1] if payload else None
-    if not boundary or last is None or last.is_multipart():
-        return
-    content = last.get_payload()
-    if isinstance(content, str):
-        cut = content.rfind(f"--{boundary}--")
-        if cut >= 0:
-            last.set_payload(content[:cut])
-
-
 def _safe_name(name: str) -> Optional[str]:
     name = _CONTROL.sub("_", name).replace("/", "_").replace("\\", "_").strip().strip(".")
     return name[-250:] or None
@@ -298,7 +287,9 @@ def _parse(raw: bytes, options: ParseOptions) -> InboundMessage:
     text = _limit("\n\n".join(t.strip("\n") for t in body.plain if t.strip()), options.max_body_chars, meta)
     html = None
     if body.html:
-        html = _capped_html("\n".join(body.html), 4 * options.max_body_chars, meta)
+        html, cut = sanitize_html_capped("\n".join(body.html), 4 * options.max_body_chars)
+        if cut:
+            meta["truncated"] = True
         if not text:
             text = _limit(html_to_text(html or ""), options.max_body_chars, meta)
     report = reports.classify(headers, content_type=msg.get_content_type(), sender=address,
@@ -328,36 +319,6 @@ def _parse(raw: bytes, options: ParseOptions) -> InboundMessage:
         raw=raw, raw_content_type=RAW_CONTENT_TYPE, attachments=tuple(body.attachments),
         parse_error=parse_error, auto_submitted=report.auto_submitted, meta=meta,
     )
-
-
-#: Sanitising is linear, but a 50 MB HTML part is not worth the CPU: beyond this many times the
-#: limit the source is cut first (the cut result is then capped again after sanitising).
-_HTML_SOURCE_FACTOR = 4
-
-
-def _capped_html(source: str, limit: int, meta: dict) -> Optional[str]:
-    """Sanitised HTML of at most `limit` characters.
-
-    The cap comes after sanitising: sanitising can lengthen HTML (escaped '<', added rel and
-    target attributes, closed tags), and a body capped before it and refused by ingest's length
-    check afterwards turned a readable message into "could not read". When the result is too
-    long, the source is cut before a tag, in proportion, and sanitised again (which closes the
-    open elements); if that never fits, the HTML is dropped and the text alone is shown."""
-    if len(source) > _HTML_SOURCE_FACTOR * limit:
-        source = source[:_HTML_SOURCE_FACTOR * limit]
-        meta["truncated"] = True
-    html = sanitize_html(source)
-    if len(html) <= limit:
-        return html or None
-    meta["truncated"] = True
-    for _attempt in range(5):
-        cut = int(len(source) * limit / len(html) * 0.95)
-        tag = source.rfind("<", 0, cut)
-        source = source[:tag if tag > cut // 2 else cut]
-        html = sanitize_html(source)
-        if len(html) <= limit:
-            return html or None
-    return None
 
 
 _CRUDE_HEADER = re.compile(rb"^(message-id|from|subject|date)[ \t]*:[ \t]*(.*(?:\r?\n[ \t].*)*)", re.I | re.M)

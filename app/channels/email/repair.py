@@ -7,6 +7,7 @@
 - `normalise_cte`: `Base64 `, `"quoted-printable"`, `base-64`, `7-bit`: the token the stdlib
   compares against, so transfer encodings with trailing blanks or odd spelling are decoded.
 - `split_uuencoded`: `begin 644 name ... end` blocks inside a text body, as attachments.
+- `unglue_close_delimiter`: a closing delimiter written at the end of the last line.
 """
 from __future__ import annotations
 
@@ -118,3 +119,17 @@ def split_uuencoded(data: bytes) -> tuple[bytes, list[tuple[bytes, bytes]]]:
         pos = end.end() + (data[end.end():end.end() + 1] == b"\n")
     text += data[pos:]
     return bytes(text), files
+
+
+def unglue_close_delimiter(part, payload: list) -> None:
+    """`...last line--boundary--` with no line break before the closing delimiter: the stdlib
+    keeps it (and any epilogue) in the last part, which shows it as text or corrupts base64."""
+    boundary = part.get_boundary()
+    last = payload[-1] if payload else None
+    if not boundary or last is None or last.is_multipart():
+        return
+    content = last.get_payload()
+    if isinstance(content, str):
+        cut = content.rfind(f"--{boundary}--")
+        if cut >= 0:
+            last.set_payload(content[:cut])

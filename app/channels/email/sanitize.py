@@ -58,6 +58,35 @@ def sanitize_html(html: str) -> str:
     return cleaned.strip()
 
 
+#: Sanitising is linear, but a 50 MB HTML part is not worth the CPU: beyond this many times the
+#: limit the source is cut first (the cut result is then capped again after sanitising).
+_HTML_SOURCE_FACTOR = 4
+
+
+def sanitize_html_capped(source: str, limit: int) -> tuple[Optional[str], bool]:
+    """(sanitised HTML of at most `limit` characters or None, whether it was cut).
+
+    The cap comes after sanitising: sanitising can lengthen HTML (escaped '<', added rel and
+    target attributes, closed tags), and a body capped before it and refused by ingest's length
+    check afterwards turned a readable message into "could not read". When the result is too
+    long, the source is cut before a tag, in proportion, and sanitised again (which closes the
+    open elements); if that never fits, the HTML is dropped and the text alone is shown."""
+    cut = len(source) > _HTML_SOURCE_FACTOR * limit
+    if cut:
+        source = source[:_HTML_SOURCE_FACTOR * limit]
+    html = sanitize_html(source)
+    if len(html) <= limit:
+        return html or None, cut
+    for _attempt in range(5):
+        at = int(len(source) * limit / len(html) * 0.95)
+        tag = source.rfind("<", 0, at)
+        source = source[:tag if tag > at // 2 else at]
+        html = sanitize_html(source)
+        if len(html) <= limit:
+            return html or None, True
+    return None, True
+
+
 def has_remote_images(clean_html: Optional[str]) -> bool:
     return bool(clean_html) and 'data-src="' in clean_html
 
