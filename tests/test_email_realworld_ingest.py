@@ -146,6 +146,22 @@ def test_a_reused_message_id_goes_through_ingest_alone_too(app):
     assert again.status == "duplicate" and again.message_id == result.message_id
 
 
+def test_a_customer_reusing_the_message_id_of_our_sent_mail_is_kept(app, smtp_server, agent):
+    configure(app, None, smtp_server)
+    first = ingest(parse_message(mail("Where is my parcel?", "Tracking shows nothing.", sender="zoe@example.com",
+                                      message_id="<z1@example.com>")))
+    ticket = db.session.get(Ticket, first.ticket_id)
+    add_reply(agent, ticket, "It left our warehouse today.", confirmed=True)
+    assert deliver_due() == {"sent": 1}
+    ours = message_from_bytes(smtp_server.messages[-1].data, policy=policy.default)["Message-ID"]
+    # A broken mailer copies our Message-ID into its own, different message.
+    result = ingest(parse_message(mail("Re: Where is my parcel?", "Got it, thanks!", sender="zoe@example.com",
+                                       message_id=ours)))
+    stored = db.session.get(Message, result.message_id)
+    assert result.status == "created" and stored.direction == "in" and stored.body_text.startswith("Got it")
+    assert stored.meta["external_id_reused"] == ours and stored.ticket_id == ticket.id
+
+
 # --- item 12: mail from our own address ----------------------------------------------------
 
 def test_mail_from_our_own_address_is_flagged_and_never_replied_to(app, dovecot, smtp_server, agent, client,
