@@ -291,6 +291,22 @@ def test_same_subject_with_other_order_numbers_or_coupons_stays_apart(app, dovec
     assert _ticket_of("<c3@example.com>").id == coupon
 
 
+@pytest.mark.parametrize("text, found", [
+    ("Invoice for order 5521", {"order": {"5521"}}),
+    ("ご注文No.１２３４５について", {"order": {"12345"}}),
+    ("Order #A-77 shipped, order status unknown", {"order": {"A77"}}),
+    ("クーポンコードWELCOME5が使えません", {"coupon": {"WELCOME5"}}),
+    ("割引コード「NEW-2025」", {"coupon": {"NEW2025"}}),
+    ("the coupon was rejected; orders 2 and 3", {}),
+    ("ありがとう\n> 注文番号：A-10021\n", {}),
+    ("了解です\n-----Original Message-----\nOrder number 991", {}),
+])
+def test_order_numbers_and_coupon_codes_named_in_a_message(text, found):
+    from app.ingest.threading import markers
+
+    assert markers(text) == found
+
+
 # --- item 14: auto-reply prefixes -----------------------------------------------------------
 
 @pytest.mark.parametrize("subject", [

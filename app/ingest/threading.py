@@ -6,11 +6,10 @@ active within 14 days of the message's own date (carrier mail drops In-Reply-To;
 now, so imported old mail threads too), unless the two name different order numbers or coupon
 codes (`markers`): then they are different conversations. Reply, forward and auto-reply prefixes
 (Re:, AW:, 自動返信:, 不在通知, Automatic reply:, Out of Office: ...) are not part of the subject.
-A solved ticket reopens; a closed one is
-followed by a new ticket linked to it. A sender who has started TICKET_FLOOD_LIMIT tickets within
-TICKET_FLOOD_WINDOW_SECONDS (by the messages' own times) joins their latest open ticket instead: an
-auto-responder without Auto-Submitted headers cannot flood the inbox (nor, with it, the
-acknowledgements).
+A solved ticket reopens; a closed one is followed by a new ticket linked to it. A sender who has
+started TICKET_FLOOD_LIMIT tickets within TICKET_FLOOD_WINDOW_SECONDS (by the messages' own times)
+joins their latest open ticket instead: an auto-responder without Auto-Submitted headers cannot
+flood the inbox (nor, with it, the acknowledgements).
 """
 from __future__ import annotations
 
@@ -31,10 +30,10 @@ _PREFIX = re.compile(
     r"\s*(?:\[\d+\]|\(\d+\))?\s*[:：]|[【\[](?:自動返信|自動応答|不在通知|auto-?reply)[】\]])\s*", re.I)
 #: Order numbers and coupon codes a message names: a keyword, then a code with a digit (orders)
 #: or in capitals and digits (coupons). Matched on NFKC text, so Ａ－１０３５５ is A-10355.
-_ORDER = re.compile(r"(?i:ご?注文(?:番号|no\.?|id)|受注番号|オーダー(?:番号|id)|order\s*(?:no\.?|number|id|#))"
+_ORDER = re.compile(r"(?i:ご?注文(?:番号|no\.?|id)|受注番号|オーダー(?:番号|id)|order\s*(?:no\.?|number|id|#)?)"
                     r"\s*[:：#]?\s*((?=[A-Za-z-]*\d)[A-Za-z0-9][A-Za-z0-9-]{2,40})")
 _COUPON = re.compile(r"(?i:クーポン(?:コード)?|割引コード|coupon(?:\s*code)?|promo(?:tion)?\s*code)"
-                     r"\s*(?:は|:|：|「|『|\()?\s*([A-Z0-9][A-Z0-9-]{3,40})\b")
+                     r"\s*(?:は|:|：|「|『|\()?\s*([A-Z0-9][A-Z0-9-]{3,40})(?![A-Za-z0-9-])")
 _QUOTE_START = re.compile(r"^\s*(?:-{2,}\s*(?:original message|元のメッセージ|転送されたメッセージ)|"
                           r"on .{4,200} wrote:|.{1,200}(?:さんは書きました|wrote):\s*$)", re.I)
 _TOKEN = re.compile(r"\[#(\d{1,10})\]")
