@@ -139,3 +139,36 @@ def test_panel_after_a_skip_still_reads_well(app, live_server, new_context, loca
     # The skip is on the timeline as a sentence, not as a record.
     line = page.locator(".entry.event.ev-subscription-skip .ev-text").inner_text()
     assert "井上 翔" in line and "→" in line and "{" not in line and "before" not in line
+
+
+def test_a_ticket_flagged_while_open_gets_its_panel_moved_to_the_wide_slot(app, live_server, new_context):
+    from app.retention import cases
+
+    agent = make_agent(name="岡田 陸")
+    ticket, _message = make_ticket("化粧水の使い方を教えてください。朝と夜のどちらが良いですか。", name="森 千尋")
+    db.session.refresh(ticket)
+    assert ticket.intent is None
+    page = new_context(locale="ja-JP", viewport=VIEWPORTS["desktop"]).new_page()
+    page.goto(f"{live_server}/login")
+    page.fill("input[name=email]", agent.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.press("input[name=password]", "Enter")
+    page.wait_for_url(lambda url: "/login" not in url)
+    page.goto(f"{live_server}/tickets/{ticket.id}")
+    assert page.locator(".ticket-props .retention-panel").count() == 1  # small: "mark as cancellation"
+
+    cases.flag_manually(agent, ticket, "price", None)
+    # What any live refresh does: fetch the panel's fragment and put it where the old one was.
+    page.evaluate("""async () => {
+      const old = document.querySelector('.retention-panel');
+      const html = await (await fetch(old.dataset.refreshUrl)).text();
+      const tpl = document.createElement('template');
+      tpl.innerHTML = html;
+      old.replaceWith(tpl.content.querySelector('.retention-panel'));
+    }""")
+    # (A live refresh of the panel's own may replace it again meanwhile: wait for the settled state.)
+    page.wait_for_function("""(min) => {
+      const panel = document.querySelector('[data-retention-slot] .retention-panel.flagged');
+      return panel && panel.getBoundingClientRect().width >= min
+        && !document.querySelector('.ticket-props .retention-panel');
+    }""", arg=0.9 * VIEWPORTS["desktop"]["width"])
