@@ -160,6 +160,13 @@ def test_a_customer_reusing_the_message_id_of_our_sent_mail_is_kept(app, smtp_se
     stored = db.session.get(Message, result.message_id)
     assert result.status == "created" and stored.direction == "in" and stored.body_text.startswith("Got it")
     assert stored.meta["external_id_reused"] == ours and stored.ticket_id == ticket.id
+    # Our reply itself coming back through a list that rewrote its From is still our copy.
+    sent = smtp_server.messages[-1].data
+    head, body = sent.split(b"\r\n\r\n", 1)
+    head = b"\r\n".join(b"From: Shop via list <shop-list@lists.example>" if line.startswith(b"From:") else line
+                         for line in head.split(b"\r\n"))
+    echoed = ingest(parse_message(head + b"\r\n\r\n" + body))
+    assert echoed.status == "duplicate" and count(Message) == 3
 
 
 # --- item 12: mail from our own address ----------------------------------------------------

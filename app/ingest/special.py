@@ -49,6 +49,17 @@ def _same_bytes(existing: Message, raw_digest: Optional[str]) -> bool:
         and existing.raw.sha256 == raw_digest
 
 
+def _squashed(text: Optional[str]) -> str:
+    return "".join((text or "").split())
+
+
+def _echoes(sent: Message, msg: InboundMessage) -> bool:
+    """Whether `msg` carries the text of our sent message (a copy a list or forwarder re-sent
+    under another From)."""
+    ours = _squashed(sent.body_text)[:300]
+    return bool(ours) and ours in _squashed(msg.body_text)
+
+
 def unclaimed(msg: InboundMessage, digest: str, lookups) -> tuple[InboundMessage, Optional[Message]]:
     """(the message under the id it is stored with, the stored message it replays or None).
 
@@ -64,7 +75,7 @@ def unclaimed(msg: InboundMessage, digest: str, lookups) -> tuple[InboundMessage
     raw_digest = _raw_digest(msg)
     if _same_bytes(existing, raw_digest):
         return msg, existing  # the same bytes, read differently by another parser version
-    if not existing.content_hash and (not _rekeyable(msg) or is_own(msg, lookups)):
+    if not existing.content_hash and (not _rekeyable(msg) or is_own(msg, lookups) or _echoes(existing, msg)):
         return msg, existing  # our own sent message, looped back (sent rows carry no content hash)
     if not _rekeyable(msg):
         raise IngestError({"external_id": "already used for a different message"})
