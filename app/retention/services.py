@@ -19,11 +19,11 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
+from app.coupons import services as coupons
+from app.coupons.policy import active_reasons
 from app.extensions import db
 from app.models import (Agent, Coupon, Customer, Event, Product, Subscription, SubscriptionAction, Ticket,
                         utcnow)
-from app.coupons import services as coupons
-from app.coupons.policy import active_reasons
 from app.retention import actions as act
 from app.retention import done, live, outcomes
 from app.retention.actions import ActionError
