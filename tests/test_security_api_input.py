@@ -6,9 +6,12 @@ stored before.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from app.auth.services import create_token
@@ -118,3 +121,41 @@ def test_whole_numbers_written_as_floats_are_still_yen(client, auth):
         "ordered_at": "2025-06-01T10:00:00+09:00", "email": "kenji@example.jp", "total": 3980.0})
     assert response.status_code == 201
     assert db.session.scalar(select(Order.total)) == 3980
+
+
+# --- generated: the strategies schemathesis does not try by itself -----------------------------
+
+_offsets = st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59).map(
+    lambda m: f"{'+' if m >= 0 else '-'}{abs(m) // 60:02d}:{abs(m) % 60:02d}")
+_stamps = st.builds(lambda d, o: d.isoformat() + o,
+                    st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59)),
+                    _offsets)
+_numbers = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(min_value=-2**40, max_value=2**40),
+                     st.decimals(allow_nan=False, allow_infinity=False, places=3).map(str))
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+                     max_leaves=60)
+_GENERATED = settings(max_examples=25, derandomize=True, deadline=None, database=None,
+                      suppress_health_check=list(HealthCheck))
+
+
+def test_generated_timestamps_numbers_and_nesting_never_answer_5xx(client, auth):
+    seen: set[int] = set()
+
+    @_GENERATED
+    @given(stamp=_stamps, total=_numbers, extra=_json, n=st.integers(min_value=0, max_value=10**6))
+    def run(stamp, total, extra, n):
+        responses = [
+            client.post("/api/v1/messages", headers=auth, json=_message(external_id=f"gen-{n}", created_at=stamp)),
+            client.post("/api/v1/calls", headers=auth, json=_call(call_id=f"gen-{n}", started_at=stamp)),
+            client.put(f"/api/v1/orders/gen-{n}", headers=auth, data=json.dumps(
+                {"ordered_at": stamp, "email": "gen@example.jp", "total": total, "note": extra}),
+                content_type="application/json"),
+            client.post("/api/v1/messages", headers=auth, json=_message(external_id=f"nest-{n}", meta=extra)),
+        ]
+        for response in responses:
+            assert response.status_code < 500, (stamp, total, response.get_data(as_text=True)[:300])
+            seen.add(response.status_code)
+
+    run()
+    assert 422 in seen  # the strategies did reach the refusals
