@@ -97,7 +97,8 @@ def test_commerce_cutoff_beats_the_sla_target(app, agent, make_ticket_fn=None):
     app.config["SHOP_CHANGE_LEAD_DAYS"] = 5
     db.session.add(SLAPolicy(name="標準", first_response_minutes=60 * 24 * 5, business_hours=False))
     db.session.commit()
-    ticket, _ = make_ticket("来月の配送をスキップしたいです")
+    # a question, not a request: a skip request is itself a subscription change (intent 'skip')
+    ticket, _ = make_ticket("来月の配送日について相談させてください")
     today = datetime.now(JST).date()
     _subscription(ticket.customer_id, today + timedelta(days=7))
     row, _changed = clocks.refresh(ticket.id)
