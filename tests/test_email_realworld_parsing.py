@@ -380,3 +380,18 @@ def test_a_header_block_followed_by_an_unseparated_body_is_left_to_the_stdlib():
     raw = b"From: d@example.com\r\nSubject: no blank line\r\nHello there,\r\nthis is the body.\r\n\r\nBye\r\n"
     msg = parse_message(raw)
     assert msg.subject == "no blank line" and msg.body_text.startswith("Hello there,")
+
+
+@pytest.mark.parametrize("name,raw", [
+    ("b-word-bad-length", head(b"From: e@example.jp", b"Subject: =?utf-8?B?44GC44GE4?= ok") + b"x\r\n"),
+    ("b-word-8bit", head(b"From: e@example.jp", b"Subject: =?utf-8?B?44G\xa8C?=") + b"x\r\n"),
+    ("8bit-charset-label", head(b"From: e@example.jp", b"Subject: =?ut\xa8f-8?Q?a?=",
+                                b"Content-Type: text/plain; charset=\"sh\xa8ift_jis\"") + "本文".encode("cp932")),
+    ("jis-pair-with-8bit-byte", head(b"From: e@example.jp", b"Subject: j",
+                                     b"Content-Type: text/plain; charset=iso-2022-jp") + b"\x1b$B$\xa2$$\x1b(B\r\n"),
+], ids=["b-word-bad-length", "b-word-8bit", "8bit-charset-label", "jis-pair-with-8bit-byte"])
+def test_mangled_words_labels_and_jis_bytes_still_give_a_readable_message(name, raw):
+    # Found by mutating the messages above: each of these used to end as "could not read".
+    msg = parse_message(raw)
+    assert not (msg.parse_error or "").startswith("could not read")
+    assert msg.sender.value == "e@example.jp"

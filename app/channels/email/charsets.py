@@ -88,6 +88,7 @@ _EW = re.compile(r"=\?([^?\s]+?)\?([bBqQ])\?([^?]*?)\?=")
 _EW_FOLDED = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?]*?\r?\n[^?]*?\?=")
 _FOLD_IN_WORD = re.compile(r"\r?\n[ \t]*")
 _BLANKS = re.compile(r"\s+")
+_NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/]")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 
 
@@ -106,6 +107,8 @@ def codec_for(label: Optional[str]) -> Optional[str]:
         return None
     key = label.strip().strip('"\'').strip().lower()
     key = key.split(None, 1)[0].rstrip(";") if key else key
+    if not key.isascii():
+        return None  # 8-bit bytes in a label (codecs.lookup would raise on them)
     if key in _ALIASES:
         return _ALIASES[key] or None
     candidates = [key]
@@ -232,12 +235,13 @@ def _plain(chunk: str) -> str:
 
 def _word_bytes(encoding: str, payload: str) -> bytes:
     if encoding in "bB":
-        payload = _BLANKS.sub("", payload).rstrip("=")
-        payload += "=" * (-len(payload) % 4)
+        payload = _NOT_BASE64.sub("", payload)
+        if len(payload) % 4 == 1:
+            payload = payload[:-1]  # a lone sextet holds no byte
         try:
-            return base64.b64decode(payload)
+            return base64.b64decode(payload + "=" * (-len(payload) % 4))
         except (binascii.Error, ValueError):
-            return base64.b64decode(payload[: len(payload) // 4 * 4] or "", validate=False)
+            return b""
     data = payload.replace("_", " ").encode("ascii", "surrogateescape")
     return binascii.a2b_qp(data)
 

@@ -63,7 +63,7 @@ def _jis_to_sjis(data: bytes) -> Optional[bytes]:
             i, n = 0, len(chunk)
             while i < n:
                 b = chunk[i]
-                if b in (0x0A, 0x0D) or b < 0x21 or b > 0x7E or i + 1 >= n:
+                if b < 0x21 or b > 0x7E or i + 1 >= n or not 0x21 <= chunk[i + 1] <= 0x7E:
                     # Sloppy mailers end lines without ESC ( B; a stray byte becomes U+FFFD later.
                     out.append(b if b < 0x80 else 0x3F)
                     i += 1

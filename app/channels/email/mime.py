@@ -195,7 +195,9 @@ def _walk(root, body: _Body, options: ParseOptions) -> None:
         part = stack.pop()
         body.defects.update(type(d).__name__ for d in part.defects)
         ctype = part.get_content_type()
-        payload = part.get_payload()
+        # Only containers' payloads are read here: get_payload() of a text part decodes it with
+        # its charset parameter, which raises when that parameter holds 8-bit bytes.
+        payload = part.get_payload() if part.is_multipart() else None
         if ctype.startswith("multipart/"):
             if isinstance(payload, list):
                 if any(isinstance(d, errors.CloseBoundaryNotFoundDefect) for d in part.defects):
@@ -239,8 +241,7 @@ def _is_body_text(part, ctype: str) -> bool:
 
 
 def _is_empty(part) -> bool:
-    payload = part.get_payload()
-    return isinstance(payload, str) and not payload.strip()
+    return not part.is_multipart() and not (part.get_payload(decode=True) or b"").strip()
 
 
 def _chosen_alternatives(parts: list) -> list:

@@ -128,7 +128,10 @@ def unglue_close_delimiter(part, payload: list) -> None:
     last = payload[-1] if payload else None
     if not boundary or last is None or last.is_multipart():
         return
-    content = last.get_payload()
+    try:
+        content = last.get_payload()
+    except (LookupError, UnicodeError):  # a charset parameter with 8-bit bytes
+        return
     if isinstance(content, str):
         cut = content.rfind(f"--{boundary}--")
         if cut >= 0:
