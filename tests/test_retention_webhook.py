@@ -82,6 +82,10 @@ def test_500_stays_pending_local_record_untouched_then_retried(shop, setup, agen
         services.execute(agent, ticket, "pause", {"months": 1}, sub.id)
     built = panel.build(ticket)
     assert built.history[0].backend_status == "pending"
+    # the ladder says so instead of offering a click that would be refused; cancel stays available
+    held = [o for c in built.cards if c.kind not in ("cancel", "coupon") for o in c.options]
+    assert held and all(o.error for o in held) and any("still pending" in o.error for o in held)
+    assert built.cards[-1].kind == "cancel" and built.cards[-1].options[0].error is None
     make_due()
     assert delivery.retry_due() == 1
     db.session.refresh(action)

@@ -176,6 +176,9 @@ def build(ticket: Ticket, subscription_id: Any = None, summary: Optional[Commerc
                   cooldown_days=config["RETENTION_MONEY_COOLDOWN_DAYS"], high_ltv=config["RETENTION_HIGH_LTV_YEN"],
                   cycle_options=panel.cycle_options, coupon_yen=config["RETENTION_COUPON_YEN"])
     panel.money_blocked_until, panel.stock_days = ladder.money_blocked_until, ladder.stock_days
+    # While a change waits for the shop, another one would be refused: say so on the buttons
+    # (cancel excepted: it is never held back).
+    waiting = next((a for a, _ in panel.done if a.backend_status == "pending" and a.subscription_id == sub.id), None)
     for s in ladder.suggestions:
         card = ActionCard(s.kind, s.params, s.is_money, s.why)
         for params in _variants(s.kind, s.params, sub, panel):
@@ -185,6 +188,9 @@ def build(ticket: Ticket, subscription_id: Any = None, summary: Optional[Commerc
                                   else preview_for(ticket, sub, s.kind, params, case=case))
             except ActionError as exc:
                 option.error = exc.message
+            if waiting is not None and s.kind not in ("cancel", "coupon") and option.error is None:
+                option.error = str(_l("An earlier change (%(kind)s) is still pending at the shop; wait for it or "
+                                      "retry it first.", kind=str(act.LABELS.get(waiting.kind, waiting.kind))))
             card.options.append(option)
         card.options.sort(key=lambda o: not o.suggested)  # the suggested variant first
         panel.cards.append(card)
