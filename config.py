@@ -160,6 +160,8 @@ class Config:
     COMMERCE_WEBHOOK_SECRET = os.environ.get("COMMERCE_WEBHOOK_SECRET")
     #: Bearer token a monitor sends to see /healthz details (admins signed in see them anyway).
     HEALTH_TOKEN = os.environ.get("HEALTH_TOKEN")
+    #: Reverse proxies in front of the app (nginx: 1): client addresses come from X-Forwarded-For.
+    PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0") or 0)
 
 
 class DevelopmentConfig(Config):

@@ -87,3 +87,20 @@ def test_a_success_clears_the_pair_and_a_quiet_hour_resets_the_count(app, proces
         assert _try(processes[n % 3], owner.email, "typo", OWNER_HOME).status_code == 200
     pair = db.session.scalar(select(LoginThrottle).where(LoginThrottle.key.like("pair:%")))
     assert pair.failures == 4 and pair.blocked_until is None
+
+
+def test_behind_a_proxy_each_client_address_counts_apart(app, tmp_path):
+    """With PROXY_HOPS=1 the address is the client's (X-Forwarded-For), not the proxy's, so an
+    attacker's failures do not block the owner who comes through the same proxy."""
+    web = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+                     INSTANCE_DIR=str(tmp_path / "proxied"), RATELIMIT_ENABLED=True,
+                     RATELIMIT_STORAGE_URI="memory://", LOGIN_RATE_PER_IP="1000 per minute", PROXY_HOPS=1)
+    victim = make_agent("agent", name="被害 さくら")
+
+    def attempt(password, client_address):
+        return web.test_client().post("/login", data={"email": victim.email, "password": password},
+                                      environ_base={"REMOTE_ADDR": "127.0.0.1"},
+                                      headers={"X-Forwarded-For": client_address})
+
+    assert [attempt("guess", ATTACKER).status_code for _ in range(6)] == [200] * 5 + [429]
+    assert attempt(PASSWORD, OWNER_HOME).status_code == 302

@@ -25,7 +25,22 @@ def init_security(app: Flask) -> None:
     init_redaction(app)
     init_fresh(app)
     init_inputs(app)
+    _trust_proxies(app)
     app.register_blueprint(bp)
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind PROXY_HOPS reverse proxies (nginx: 1), take the client address from X-Forwarded-For.
+
+    The login limits count failures per (account, address): without this every client seems to
+    come from the proxy, and the per-address limits would act on everyone at once. Off by default,
+    because a client reaching the app directly could then forge the header.
+    """
+    hops = int(app.config.get("PROXY_HOPS") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 from app.security import routes, tokens  # noqa: E402,F401
