@@ -123,6 +123,25 @@ def test_skipping_one_delivery_is_its_own_label():
     assert detect("Could you skip the next box only? After that, carry on as usual.").label == "skip"
 
 
+@pytest.mark.parametrize("text,reason", [
+    ("値上げが続いて、もう払いきれません。定期は終わりにします。", "price"),
+    ("他社の定期に乗り換えました。こちらは止めてください。", "price"),
+    ("We're switching to a cheaper brand, so please end my plan.", "price"),
+    ("主治医に止められたので、もう飲めません。定期をやめます。", "unsuitable"),
+    ("転居先が配達区域外なので、定期は今回までで。", "moving"),
+    ("夫が亡くなりましたので、夫の定期を終わらせてください。", "other"),
+    ("三か月ほど留守にするので、そのあいだお届けを止めてください。", "temporary"),
+])
+def test_reason_of_a_request(text, reason):
+    assert detect(text).reason == reason
+
+
+def test_reason_accuracy_on_dev():
+    rows = [r for r in load_corpus(["dev"]) if r["label"] in ("cancel", "pause")]
+    right = sum(detect(r["text"]).reason == r["reason"] for r in rows)
+    assert right / len(rows) >= 0.85
+
+
 def test_reason_language_and_bands():
     found = detect("肌に合わないので定期を解約したいです")
     assert found.is_cancellation and found.reason == "unsuitable" and found.lang == "ja"

@@ -93,6 +93,17 @@ _NOT_SUBSCRIPTION_STRICT = re.compile(r"unsubscribe.{0,30}?\b(newsletter|emails?
 #: (reason, patterns), most specific first: the first reason that matches wins.
 _REASONS: list[tuple[str, list[str]]] = [
     ("unsuitable", [
+        r"医者|医師|主治医|ドクター|(病院|かかりつけ)の先生|持病|治療|服薬|薬を飲|喘息|ぜんそく|胃の不快|体調を崩|真っ赤|気分が悪",
+        r"\bdoctor\b|\bmedication\b|\bhealth (issues|problems|reasons)\b",
+    ]),
+    ("not_effective", [r"効果(が|は)?(ゼロ|なかった|なし|無し)|体感(が)?(なし|ない|ゼロ)", r"\bzero results\b|\bnot doing anything\b"]),
+    # Money said outright, and competitors, before "too much" can read as surplus.
+    ("price", [
+        r"値上げ|値上が|金欠|収入(が)?減|教育費|経費削減|乗り換え|他社|他のお店|別の(会社|メーカー|お店)|半額|お手頃|送料が",
+        r"\bprice (increase|rise|went up)\b|\bnew pricing\b|\bcompetitor\b|\bswitch(ing|ed)? (to (a |another )?(cheaper|different)|providers|brands?)\b",
+        r"\bcutting back\b|\bcan'?t afford\b|\bmoney'?s? (is )?tight\b",
+    ]),
+    ("unsuitable", [
         r"(肌|体|からだ|身体|口|好み|体質)に合わ", r"合わな(い|かった|くて)", r"かゆ|痒|かぶれ|荒れ|湿疹|ヒリヒリ|赤く|ぶつぶつ|吹き出物|ニキビ|にきび|頭痛|吐き気",
         r"アレルギー|刺激が|胃(が|の)?(もたれ|痛)|お腹(が|を)?(壊|ゆる|くだ|痛)|気持ち悪く",
         r"(味|におい|匂い|臭い|香り|食感|テクスチャ)(が|は)?(苦手|きつ|合わ|好きでは|嫌)",
