@@ -215,6 +215,19 @@ def test_a_maybe_can_be_cleared_and_a_later_clear_request_flags(req, agent, monk
     assert db.session.get(Ticket, ticket.id).intent == "cancellation"
 
 
+def test_the_panel_asks_the_agent_about_a_maybe(client, agent, login_as, monkeypatch):
+    monkeypatch.setattr(intent, "FLAG_AT", 1.01)
+    ticket, _ = make_ticket("定期、そろそろ終わりにしようかなあ。")
+    login_as(agent)
+    html = client.get(f"/tickets/{ticket.id}/retention").get_data(as_text=True)
+    assert "retention-maybe" in html and "Not a cancellation" in html and "Mark as cancellation request" in html
+    inbox = client.get("/").get_data(as_text=True)
+    assert "intent-maybe" in inbox
+    client.post(f"/tickets/{ticket.id}/retention/clear", data={"next": f"/tickets/{ticket.id}"})
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).intent is None
+
+
 def test_maybe_and_skip_in_a_polled_batch(app, monkeypatch):
     monkeypatch.setattr(intent, "FLAG_AT", 1.01)
     results = ingest_batch([
