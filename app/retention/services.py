@@ -153,10 +153,10 @@ def execute(agent: Agent, ticket: Ticket, kind: str, params: dict, subscription_
     StaleAction, except for a cancel: cancelling is never obstructed (a second cancel is refused
     because the subscription is already cancelled)."""
     key = (idempotency_key or "").strip()[:100] or None
-    if key and (done := db.session.scalar(select(SubscriptionAction).where(SubscriptionAction.idempotency_key == key))):
-        if done.actor_id != agent.id or done.ticket_id != ticket.id:
+    if key and (earlier := db.session.scalar(select(SubscriptionAction).where(SubscriptionAction.idempotency_key == key))):
+        if earlier.actor_id != agent.id or earlier.ticket_id != ticket.id:
             raise ActionError(_l("This form was already used; reload the page."))
-        return Outcome(done, str(_l("Already done.")))
+        return Outcome(earlier, str(_l("Already done.")))
     if kind == "coupon":
         return _execute_coupon(agent, ticket, params, note, key, subscription_id, version)
     if kind not in act.KINDS:
