@@ -67,13 +67,7 @@ def score(rows: list[dict], predicted: list[tuple[str, str]]) -> dict:
 
 
 def rules_only(rows: list[dict]) -> list[tuple[str, str]]:
-    from app.retention.intent_rules import _SENTENCE, _sentence_is_request
-    out = []
-    for row in rows:
-        body = clean(row["text"])
-        hit = any(_sentence_is_request(s) for s in _SENTENCE.split(body))
-        out.append(("cancel", "flag") if hit else ("none", "none"))
-    return out
+    return [("cancel", "flag") if rule_says_request(clean(row["text"])) else ("none", "none") for row in rows]
 
 
 def _line(name: str, s: dict) -> str:

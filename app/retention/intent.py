@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app.retention.intent_model import shipped_model
 from app.retention.intent_rules import clean, detect_reason, language, matched_phrases
 
 __all__ = ["Detection", "detect", "detect_many", "detect_reason", "clean", "language", "FLAG_AT", "MAYBE_AT"]
@@ -74,13 +75,11 @@ def _why(body: str, label: str) -> tuple[str, ...]:
     phrases = matched_phrases(body, families)
     if phrases:
         return phrases[:4]
-    from app.retention.intent_model import shipped_model
     return shipped_model().evidence(body, label)
 
 
 def detect_many(items: list[tuple[str, str]]) -> list[Detection]:
     """detect() for (text, subject) pairs, one model call for the batch."""
-    from app.retention.intent_model import shipped_model
     # The body alone: subjects are mostly generic (お問い合わせ, Re: ...) and were not in the corpus;
     # a subject speaks only for an empty body.
     bodies = [clean(text if (text or "").strip() else subject) for text, subject in items]

@@ -4,9 +4,9 @@ Features: TF-IDF character n-grams of the folded text (NFKC, lower case, katakan
 ｶｲﾔｸ, カイヤク and かいやく are one spelling), plus one column per phrase family of
 intent_rules (the request rules' verdict, negations, questions, conditional threats, newsletters...).
 Model: multinomial logistic regression over cancel / pause / skip / none, chosen on the dev split
-(bench/intent_eval.py). It is trained at first use from the shipped corpus (about a second), once
-per process, deterministically (liblinear-free lbfgs, fixed data order), so no binary model file
-goes out of date with the code.
+(bench/intent_eval.py). It is trained at first use from the shipped corpus, once per process (about
+2 s on an idle core; scikit-learn is imported only then), deterministically (lbfgs on one BLAS thread,
+the corpus in file order), so no binary model file can go out of date with the code or the library.
 """
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Optional
+
+from app.retention.intent_rules import clean, rule_features
 
 LABELS = ("cancel", "pause", "skip", "none")
 CORPUS = Path(__file__).resolve().parent / "corpus" / "intent_corpus.jsonl"
@@ -49,7 +51,6 @@ class Model:
     def _matrix(self, bodies: list[str]):
         from scipy.sparse import csr_matrix, hstack
 
-        from app.retention.intent_rules import rule_features
         grams = self.vectorizer.transform([fold(b) for b in bodies])
         rules = csr_matrix([rule_features(b) for b in bodies]) * self.rule_weight
         return hstack([grams, rules]).tocsr()
@@ -106,7 +107,6 @@ def train(rows: list[dict], ngrams: tuple[int, int] = NGRAMS, c: float = C, rule
     from sklearn.linear_model import LogisticRegression
     from threadpoolctl import threadpool_limits
 
-    from app.retention.intent_rules import clean
     bodies = [clean(r["text"]) for r in rows]
     vectorizer = TfidfVectorizer(analyzer="char", ngram_range=ngrams, sublinear_tf=True, min_df=2, lowercase=False)
     vectorizer.fit([fold(b) for b in bodies])
