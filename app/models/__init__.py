@@ -6,6 +6,7 @@ from app.models.commerce import Order, OrderLine, Product, Subscription
 from app.models.coupon_policy import CouponBudget, CouponPolicy, CouponReason
 from app.models.coupons import Coupon, CouponRedemption
 from app.models.customers import IDENTITY_KINDS, Customer, Identity
+from app.models.followup import FollowupPlan, FollowupSend, FollowupStep, MailConsent
 from app.models.login_throttle import LoginThrottle
 from app.models.messages import Attachment, Message, OutboxItem, RawSource
 from app.models.macros import Macro, ReplyCheckTerm
@@ -29,4 +30,5 @@ __all__ = [
     "BusinessCalendar", "ClosedDay", "SatisfactionResponse", "SLAPolicy", "TicketSLA",
     "Macro", "ReplyCheckTerm",
     "LoginThrottle",
+    "FollowupPlan", "FollowupSend", "FollowupStep", "MailConsent",
 ]
