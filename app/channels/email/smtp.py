@@ -115,6 +115,10 @@ def _build_utf8(headers: dict[str, str], names: dict[str, tuple[str, str]], body
     return msg.as_bytes(policy=_SMTP_POLICY)
 
 
+#: Headers a message's meta may add (meta["extra_headers"]); anything else is ignored.
+EXTRA_HEADERS = ("List-Unsubscribe", "List-Unsubscribe-Post")
+
+
 def build_message(outbound: OutboundMessage, config: dict[str, Any]) -> tuple[bytes, str, str]:
     """(wire bytes, Message-ID, charset used) for `outbound`; raises PermanentFailure on bad input."""
     names = {"From": (_check_header("From", config.get("MAIL_FROM_NAME")),
@@ -134,6 +138,10 @@ def build_message(outbound: OutboundMessage, config: dict[str, Any]) -> tuple[by
         headers["In-Reply-To"], headers["References"] = keys[-1], " ".join(keys)
     if outbound.meta.get("auto_submitted"):
         headers["Auto-Submitted"] = "auto-replied"  # RFC 3834: responders must not answer it
+    for name in EXTRA_HEADERS:  # e.g. RFC 8058 one-click unsubscribe on follow-up mail
+        value = (outbound.meta.get("extra_headers") or {}).get(name)
+        if value:
+            headers[name] = _check_header(name, value)
     body = outbound.body_text.replace("\r\n", "\n")
     wanted = (outbound.meta.get("mail_charset") or config.get("SMTP_CHARSET") or "utf-8").lower()
     if wanted in ("iso-2022-jp", "jis"):
