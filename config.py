@@ -133,6 +133,15 @@ class Config:
     X_MENTIONS_REACH = env_int("X_MENTIONS_REACH", 800)
     X_SEARCH_MAX_RESULTS = env_int("X_SEARCH_MAX_RESULTS", 50)
     X_HTTP_TIMEOUT = env_int("X_HTTP_TIMEOUT", 20)
+    #: LINE Messaging API: channel secret (webhook signatures) and long-lived channel access token.
+    LINE_CHANNEL_SECRET = os.environ.get("LINE_CHANNEL_SECRET")
+    LINE_CHANNEL_ACCESS_TOKEN = os.environ.get("LINE_CHANNEL_ACCESS_TOKEN")
+    #: Messaging API host (reply, push, profile, quota) and the data API host (message content).
+    LINE_API_BASE_URL = os.environ.get("LINE_API_BASE_URL", "https://api.line.me")
+    LINE_DATA_API_BASE_URL = os.environ.get("LINE_DATA_API_BASE_URL", "https://api-data.line.me")
+    LINE_HTTP_TIMEOUT = env_int("LINE_HTTP_TIMEOUT", 10)
+    #: Share of the monthly push quota from which supervisors see a warning.
+    LINE_QUOTA_WARN_AT = float(os.environ.get("LINE_QUOTA_WARN_AT", "0.8"))
     #: Public-reply guard: order-number (case-insensitive) and coupon-code (case-sensitive code)
     #: patterns, Python regex applied to NFKC text.
     X_PII_ORDER_PATTERN = os.environ.get(

@@ -1,2 +1,2 @@
 """Channel adapters. Importing this package registers every built-in adapter."""
-from app.channels import email, phone, simple, x  # noqa: F401  (adapters register themselves)
+from app.channels import email, line, phone, simple, x  # noqa: F401  (adapters register themselves)

@@ -67,6 +67,9 @@ class ChannelAdapter:
     identity_kind: str = "email"
     #: Whether agents can reply on this channel through the outbox.
     can_reply: bool = False
+    #: Why nothing is sent to an identity marked unreachable (`bouncing`; LINE: blocked), or None
+    #: to send anyway (English; the reply path translates it).
+    unreachable_refusal: Optional[str] = None
 
     def __init__(self, config: dict[str, Any]):
         self.config = config

@@ -63,7 +63,18 @@ def normalise_x(value: str) -> str:
     return value
 
 
-NORMALISERS = {"email": normalise_email, "phone": normalise_phone, "x": normalise_x}
+_LINE_ID = re.compile(r"^[UCR][0-9a-f]{32}$")
+
+
+def normalise_line(value: str) -> str:
+    """A LINE user (U…), group (C…) or room (R…) id: a letter and 32 hex digits."""
+    value = (value or "").strip()
+    if not _LINE_ID.match(value):
+        raise InvalidIdentity(f"not a LINE user id: {value!r}")
+    return value
+
+
+NORMALISERS = {"email": normalise_email, "phone": normalise_phone, "x": normalise_x, "line": normalise_line}
 
 
 def normalise(kind: str, value: str) -> str:

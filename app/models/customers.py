@@ -51,7 +51,7 @@ class Identity(db.Model):
     __table_args__ = (UniqueConstraint("kind", "value"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
-    #: email | phone | x
+    #: email | phone | x | line
     kind: Mapped[str] = mapped_column(String(10))
     #: Normalised: lower-cased address, E.164 number, numeric X user id.
     value: Mapped[str] = mapped_column(String(254))
@@ -59,7 +59,7 @@ class Identity(db.Model):
     display: Mapped[str] = mapped_column(String(254), default="")
     #: X display name, or the name in an email From header.
     name: Mapped[str] = mapped_column(String(200), default="")
-    #: A hard bounce was received for this address.
+    #: A hard bounce was received for this address (LINE: the user blocked / unfollowed us).
     bouncing: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
