@@ -78,3 +78,14 @@ def test_one_click_unsubscribe_without_login_or_csrf(app, client):
     assert event.kind == "followup.unsubscribed" and event.data == {"via": "one-click"}
     assert client.post(f"/u/{token}x").status_code == 404
     assert client.post(f"/u/{render.make_token(customer.id)}").status_code == 200  # again: still fine
+
+
+def test_the_customer_page_shows_the_unsubscribe(app, client, login_as, agent):
+    from app.followup import services
+
+    customer = buyer("停止 表示", [date(2026, 11, 4)])
+    login_as(agent)
+    page = client.get(f"/customers/{customer.id}")
+    assert page.status_code == 200 and b"followup-unsubscribed" not in page.data
+    services.unsubscribe(customer.id)
+    assert b"followup-unsubscribed" in client.get(f"/customers/{customer.id}").data

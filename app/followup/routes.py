@@ -12,6 +12,12 @@ from app.followup.forms import DeleteForm, PlanForm, StepForm, TaskOutcomeForm
 from app.models import FollowupPlan, FollowupStep, Task
 
 
+@bp.app_template_global("followup_consent")
+def followup_consent(customer_id: int):
+    """The customer's mail consent row (or None), for the customer page."""
+    return services.consent_of(customer_id)
+
+
 @bp.route("/followup/plans")
 @supervisor_required
 def plans():
