@@ -20,6 +20,7 @@ PUBLIC = {
     "auth.login", "auth.language", "ops.healthz", "ops.readyz", "static", "api.openapi_document",
     "calls.calls_webhook", "commerce_hooks.commerce_hook",
     "survey.show", "survey.comment", "survey.answer", "survey.pick",
+    "admin.set_password",  # a signed one-time link; a forged token gets 404
 }
 SUPERVISOR_ONLY = {
     "macros.index", "macros.edit", "macros.delete", "macros.terms", "macros.term_action",
@@ -28,6 +29,9 @@ SUPERVISOR_ONLY = {
     "sla.calendar", "sla.closed_delete", "sla.live", "sla.live_rows", "sla.policy_list",
     "sla.policy_edit", "sla.policy_delete",
     "security.tokens", "security.revoke_token",
+    "admin.hub", "admin.users", "admin.user_new", "admin.user_edit", "admin.user_active", "admin.user_reset",
+    "admin.teams", "admin.team_rename", "admin.channels",
+    "customers.merge", "customers.merge_preview", "customers.merge_undo",
 }
 MISSING = 987654
 FORM = {"body": "x", "text": "x", "note": "x", "status": "closed", "priority": "urgent", "reason": "x",
@@ -41,7 +45,7 @@ def _ids(world, agent) -> dict:
         "attachment_id": world.png.id, "message_id": world.message.id, "item_id": world.outbox.id,
         "task_id": world.task.id, "coupon_id": MISSING, "post_id": MISSING, "macro_id": MISSING,
         "policy_id": MISSING, "closed_id": MISSING, "action_id": MISSING, "reason_id": MISSING,
-        "term_id": MISSING, "token_id": MISSING, "section": "sla", "code": "ja", "token": "not-a-token", "score": 5,
+        "term_id": MISSING, "token_id": MISSING, "agent_id": MISSING, "team_id": MISSING, "section": "sla", "code": "ja", "token": "not-a-token", "score": 5,
         "external_id": "ext-1", "action": "delete", "filename": "css/app.css",
     }
 

@@ -35,3 +35,10 @@ def _event_summary(event):
     from app.customers.event_text import summary
 
     return summary(event)
+
+
+@bp.app_template_filter("merge_reason")
+def _merge_reason(reason):
+    from app.customers.merge import REASON_LABELS
+
+    return REASON_LABELS.get(reason, reason)

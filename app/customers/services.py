@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from flask_babel import gettext
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app import bus
 from app.commerce.services import CommerceSummary, customer_summary
@@ -89,12 +89,19 @@ def merge_customers(agent: Agent, source_id: int, target_id: int) -> MergeResult
         if customer.merged_into_id is not None:
             raise MergeRefused(N_("Customer #%(id)s was already merged into #%(target)s."),
                                id=customer.id, target=customer.merged_into_id)
-    moved = {}
+    # What the target looked like and which rows move: kept in the merge Event so it can be undone.
+    before = {"name": target.name, "name_kana": target.name_kana, "note": target.note,
+              "external_id": target.external_id, "source_external_id": source.external_id}
+    moved, moved_ids = {}, {}
     for table in customer_tables():
+        key = _primary_key(table)
+        if key is not None:
+            moved_ids[table.name] = list(db.session.scalars(select(key).where(table.c.customer_id == source_id)))
         result = db.session.execute(update(table).where(table.c.customer_id == source_id)
                                     .values(customer_id=target_id))
         moved[table.name] = result.rowcount
     # Earlier tombstones of the source now point straight at the survivor.
+    tombstones = list(db.session.scalars(select(Customer.id).where(Customer.merged_into_id == source_id)))
     db.session.execute(update(Customer).where(Customer.merged_into_id == source_id)
                        .values(merged_into_id=target_id), execution_options={"synchronize_session": False})
     target.name = target.name or source.name
@@ -106,12 +113,21 @@ def merge_customers(agent: Agent, source_id: int, target_id: int) -> MergeResult
     source.updated_at = target.updated_at = utcnow()
     db.session.add(Event(customer_id=target_id, kind="customer.merged", actor_id=agent.id,
                          data={"source": source_id, "target": target_id, "moved": moved,
-                               "source_name": source.name}))
+                               "source_name": source.name, "moved_ids": moved_ids,
+                               "tombstones": tombstones, "before": before,
+                               "after": {"name": target.name, "name_kana": target.name_kana,
+                                         "note": target.note}}))
     db.session.commit()
     # Objects loaded before the bulk updates still hold the old customer ids.
     db.session.expire_all()
     bus.publish("customer.merged", source_id=source_id, target_id=target_id, actor_id=agent.id)
     return MergeResult(source_id, target_id, moved)
+
+
+def _primary_key(table):
+    """The single primary-key column of `table`, or None for a composite key (not undoable)."""
+    keys = list(table.primary_key.columns)
+    return keys[0] if len(keys) == 1 else None
 
 
 def _take_external_id(source: Customer) -> Optional[str]:
@@ -120,7 +136,6 @@ def _take_external_id(source: Customer) -> Optional[str]:
     if external_id is not None:
         db.session.flush()
     return external_id
-
 
 
 def survivor_id(customer_id: int) -> Optional[int]:

@@ -6,7 +6,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
+from app.channels import registry
 from app.models import PRIORITIES
+from app.templating import CHANNEL_LABELS
 
 WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),
             _l("Saturday"), _l("Sunday"))
@@ -23,7 +25,9 @@ class PolicyForm(FlaskForm):
     position = IntegerField(_l("Order (lowest first)"), default=100, validators=[NumberRange(min=0, max=10000)])
     active = BooleanField(_l("Active"), default=True)
     priority = SelectField(_l("Priority"), choices=[SelectChoice("", _l("Any"))] + [SelectChoice(p, p) for p in PRIORITIES])
-    channel = StringField(_l("Channel (empty = any)"), validators=[Optional(), Length(max=20)])
+    #: A choice of the channels the registry knows (free text let "メール" match no ticket).
+    channel = SelectField(_l("Channel"), choices=lambda: [SelectChoice("", _l("Any"))] + [
+        SelectChoice(c, CHANNEL_LABELS.get(c, c)) for c in sorted(registry.names())])
     segment = SelectField(_l("Customer segment"), choices=[
         SelectChoice("", _l("Any")), SelectChoice("new", _l("New")),
         SelectChoice("second", _l("Second purchase")), SelectChoice("loyal", _l("Loyal"))])
