@@ -138,6 +138,9 @@ def register_blueprints(app: Flask) -> None:
     from app.attachments import bp as attachments_bp
 
     app.register_blueprint(attachments_bp)
+    from app.admin import bp as admin_bp
+
+    app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(cli_bp)
     csrf.exempt(api_bp)
