@@ -13,7 +13,7 @@ from app.models.tickets import OPEN_STATUSES
 
 
 CHANNEL_LABELS = {
-    "email": _l("Email"), "x": _l("X"), "phone": _l("Phone"), "api": _l("API"), "web": _l("Web form"),
+    "email": _l("Email"), "x": _l("X"), "line": _l("LINE"), "phone": _l("Phone"), "api": _l("API"), "web": _l("Web form"),
 }
 STATUS_LABELS = {
     "new": _l("New"), "open": _l("Open"), "pending": _l("Pending"), "solved": _l("Solved"),
@@ -24,6 +24,7 @@ DIRECTION_LABELS = {"in": _l("Received"), "out": _l("Sent"), "internal": _l("Int
 DELIVERY_LABELS = {
     "received": _l("Received"), "note": _l("Note"), "queued": _l("Queued"), "sending": _l("Sending"),
     "sent": _l("Sent"), "failed": _l("Failed"), "unverified": _l("Probably sent — check"),
+    "handled": _l("Handled"),
 }
 ROLE_LABELS = {"agent": _l("Agent"), "supervisor": _l("Supervisor"), "admin": _l("Admin")}
 SUBSCRIPTION_LABELS = {"active": _l("Active"), "paused": _l("Paused"), "cancelled": _l("Cancelled")}
@@ -116,3 +117,6 @@ def init_templating(app: Flask) -> None:
         DIRECTION_LABELS=DIRECTION_LABELS, DELIVERY_LABELS=DELIVERY_LABELS,
         SUBSCRIPTION_LABELS=SUBSCRIPTION_LABELS, ROLE_LABELS=ROLE_LABELS, OPEN_STATUSES=OPEN_STATUSES, BADGES=BADGES,
     )
+    from app.outbox.explain import explain
+
+    app.jinja_env.globals["explain_delivery_error"] = explain  # translated at call time

@@ -131,8 +131,13 @@ def _supervisor_socket(app, client):
     return sio
 
 
-def test_bus_keeps_clocks_current_and_the_minute_job_moves_states(app, client, agent, supervisor, login_as):
+def test_bus_keeps_clocks_current_and_the_minute_job_moves_states(app, client, agent, supervisor, login_as,
+                                                                  smtp_server):
+    from app import outbox
+    from tests.email_helpers import configure
     from tests.factories import make_ticket
+
+    configure(app, smtp=smtp_server)
 
     login_as(supervisor)
     db.session.add(SLAPolicy(name="速い", first_response_minutes=10, business_hours=False))
@@ -152,8 +157,11 @@ def test_bus_keeps_clocks_current_and_the_minute_job_moves_states(app, client, a
     assert events and events[0]["args"][0]["tickets"][0] == {
         "ticket_id": ticket.id, "state": "breached", "due_rule": "first_response", "due_at": row.due_at.isoformat()}
     add_reply(agent, ticket, "お待たせしました", status_after="pending")
+    assert db.session.get(TicketSLA, ticket.id).replies == 0  # queued: not an answer yet
+    assert outbox.deliver_due() == {"sent": 1}
+    db.session.expire_all()
     row = db.session.get(TicketSLA, ticket.id)
-    # answered (really) within the 10 minutes: the recomputed clock has no breach; pending pauses
+    # answered (delivered) within the 10 minutes: the recomputed clock has no breach; pending pauses
     assert not row.breached and row.first_response_seconds < 600 and row.replies == 1
     assert row.state == "paused"
     sio.disconnect()

@@ -117,6 +117,8 @@ def _ticket_status(f: _Facts) -> str:
         return _("%(who)s changed the status: %(old)s → %(new)s", who=f.who, **arrow)
     if f.get("why") == "customer replied":
         return _("The customer replied, so the ticket reopened: %(old)s → %(new)s", **arrow)
+    if f.get("why") in ("delivery failed", "delivery unverified"):
+        return _("A reply did not reach the customer, so the ticket reopened: %(old)s → %(new)s", **arrow)
     return _("Status changed: %(old)s → %(new)s", **arrow)
 
 
@@ -130,6 +132,11 @@ def _ticket_assigned(f: _Facts) -> str:
              old=f.get("old_name") or _("Unassigned"), new=f.get("new_name") or _("Unassigned"))
 
 
+def _ticket_team(f: _Facts) -> str:
+    return _("%(who)s moved the ticket to another team: %(old)s → %(new)s", who=f.who,
+             old=f.get("old_name") or _("No team"), new=f.get("new_name") or _("No team"))
+
+
 def _ticket_tags(f: _Facts) -> str:
     return _("%(who)s changed the tags: %(old)s → %(new)s", who=f.who, old=_names(f.get("old")),
              new=_names(f.get("new")))
@@ -141,6 +148,10 @@ def _follow_up(f: _Facts) -> str:
 
 def _message_retry(f: _Facts) -> str:
     return _("%(who)s sent a failed message again", who=f.who)
+
+
+def _message_handled(f: _Facts) -> str:
+    return _("%(who)s marked an undelivered reply as handled", who=f.who)
 
 
 def _compliance(f: _Facts) -> str:
@@ -280,7 +291,8 @@ def _coupon_reason(f: _Facts) -> str:
 
 _RENDERERS: dict[str, Callable[[_Facts], Optional[str]]] = {
     "ticket.status": _ticket_status, "ticket.priority": _ticket_priority, "ticket.assigned": _ticket_assigned,
-    "ticket.tags": _ticket_tags, "ticket.follow_up": _follow_up, "message.retry": _message_retry,
+    "ticket.team": _ticket_team, "ticket.tags": _ticket_tags, "ticket.follow_up": _follow_up, "message.retry": _message_retry,
+    "message.handled": _message_handled,
     "reply.compliance_confirmed": _compliance, "customer.merged": _merged,
     "x.listening_ticket": _listening, "x.mentions_gap": _mentions_gap,
     "retention.flagged": _flagged, "retention.cleared": _cleared, "retention.reason": _reason,

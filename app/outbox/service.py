@@ -7,6 +7,10 @@ attempts, marks the row failed with the channel's answer for the agent to see. A
 says it already has the message but cannot show it (UnconfirmedDelivery) marks the row
 'unverified' ("probably sent — check"): never queued again, never resent by the worker.
 
+A reply counts as the ticket's answer only once delivered: success records the ticket's first
+response; a row given up on (failed or unverified) reopens the ticket so someone sees it, and
+an agent may mark such a row 'handled' (answered another way, or checked on the channel).
+
 Never to ourselves, never to a made-up address: a recipient that is one of our own addresses
 (MAIL_FROM, a configured mailbox) or a placeholder for a sender the channel could not read is
 refused, before queueing (`recipient_refusal`, asked by the reply path) and again at delivery.
@@ -28,7 +32,7 @@ from app.channels import registry
 from app.channels.base import OutboundMessage, PermanentFailure, TemporaryFailure, UnconfirmedDelivery
 from app.extensions import db
 from app.ingest.identity import is_placeholder, own_addresses
-from app.models import Customer, Message, OutboxItem, utcnow
+from app.models import Customer, Event, Message, OutboxItem, Ticket, utcnow
 
 log = logging.getLogger(__name__)
 #: Default claim length; config OUTBOX_CLAIM_SECONDS overrides it (a dead worker's rows wait this long).
@@ -107,6 +111,8 @@ def recipient_refusal(customer: Customer, channel: str) -> Optional[tuple[str, d
         return NO_IDENTITY, {"kind": kind}
     if is_placeholder(kind, identity.value):
         return PLACEHOLDER, {"value": identity.value}
+    if identity.bouncing and registry.adapter_class(channel).unreachable_refusal:
+        return registry.adapter_class(channel).unreachable_refusal, {}
     if kind == "email" and identity.value in own_addresses():
         return OWN_ADDRESS, {"value": identity.value}
     return None
@@ -154,7 +160,7 @@ def deliver_item(item_id: int, owner: Optional[str] = None) -> str:
         log.warning("outbox row %s: the claim of %s expired and was taken over; not sending", item_id, owner)
         return "lost"
     item = db.session.get(OutboxItem, item_id)
-    if item is None or item.status in ("sent", "failed", "unverified"):
+    if item is None or item.status in ("sent", "failed", "unverified", "handled"):
         return item.status if item else "missing"
     message = item.message
     item.attempts += 1
@@ -179,9 +185,31 @@ def deliver_item(item_id: int, owner: Optional[str] = None) -> str:
     if not message.thread_key and result.meta.get("thread_key"):
         message.thread_key = result.meta["thread_key"]  # e.g. the Message-ID the email adapter chose
     message.meta = {**(message.meta or {}), **result.meta}
+    _answered(message.ticket, item.sent_at)
     db.session.commit()
-    bus.publish("message.delivered", message_id=message.id, ticket_id=message.ticket_id, status="sent")
+    bus.publish("message.delivered", message_id=message.id, ticket_id=message.ticket_id, status="sent",
+                author_id=message.author_id)
     return "sent"
+
+
+def _answered(ticket: Ticket, at) -> None:
+    """The customer has an answer as of `at` (a delivery, or a row an agent marked handled)."""
+    if ticket.first_response_at is None or ticket.first_response_at > at:
+        ticket.first_response_at = at
+
+
+def _reopen(ticket: Ticket, message_id: int, status: str) -> bool:
+    """A reply that did not (surely) reach the customer puts the ticket back in front of agents:
+    not pending (SLA paused), not solved."""
+    if ticket.status == "open":
+        return False
+    db.session.add(Event(customer_id=ticket.customer_id, ticket_id=ticket.id, kind="ticket.status",
+                         data={"field": "status", "old": ticket.status, "new": "open",
+                               "why": "delivery " + status, "message_id": message_id}))
+    ticket.status = "open"
+    ticket.solved_at = ticket.closed_at = None
+    ticket.last_activity_at = utcnow()
+    return True
 
 
 def _failed_attempt(item: OutboxItem, detail: str, retry_after: Optional[float]) -> str:
@@ -200,10 +228,34 @@ def _failed_attempt(item: OutboxItem, detail: str, retry_after: Optional[float])
 def _give_up(item: OutboxItem, detail: str, status: str = "failed") -> str:
     item.status, item.last_error = status, detail
     item.claimed_by = item.claimed_until = None
+    message = item.message
+    ticket = message.ticket
+    reopened = _reopen(ticket, message.id, status)
+    event = {"message_id": item.message_id, "ticket_id": ticket.id, "status": status,
+             "author_id": message.author_id}
+    customer_id = ticket.customer_id
     db.session.commit()
-    bus.publish("message.delivered", message_id=item.message_id, ticket_id=item.message.ticket_id,
-                status=status)
+    bus.publish("message.delivered", **event)
+    # Inboxes show the ticket in red (and reopened): they refetch on a "delivery" change.
+    bus.publish("ticket.updated", ticket_id=event["ticket_id"], customer_id=customer_id, actor_id=None,
+                changes=(["status"] if reopened else []) + ["delivery"])
     return status
+
+
+#: Rows that need an agent: given up on, or probably sent but unconfirmed.
+ATTENTION = ("failed", "unverified")
+
+
+def mark_handled(item_id: int) -> OutboxItem:
+    """An agent answered another way (or checked the channel): the row stops asking for
+    attention and counts as the ticket's answer from now (the caller commits)."""
+    item = db.session.get(OutboxItem, item_id)
+    if item is None:
+        raise LookupError(item_id)
+    if item.status in ATTENTION:
+        item.status, item.sent_at = "handled", utcnow()
+        _answered(item.message.ticket, item.sent_at)
+    return item
 
 
 def release(item_ids: list[int], owner: str) -> None:

@@ -8,6 +8,11 @@ subscription-change tickets, the commerce cutoff. The earliest running one rules
 `due_rule`); a ticket is at risk once 80 % of it is used (`at_risk_at`) and breached at `due_at`.
 While a ticket is pending, a policy with `pause_when_pending` stops its SLA clocks (never the
 commerce cutoff: the box ships anyway).
+
+An agent's reply answers the customer only once it reached them: a queued, failed or unverified
+outbox row does not count; a delivered one counts from its delivery (`sent_at`), as does one an
+agent marked handled. Outbound messages without an outbox row (calls, imported history) count
+as written.
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from typing import Optional
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import OPEN_STATUSES, Event, Message, SLAPolicy, Ticket, TicketSLA, utcnow
+from app.models import OPEN_STATUSES, Event, Message, OutboxItem, SLAPolicy, Ticket, TicketSLA, utcnow
 from app.sla.business_time import Calendar, advance, business_seconds_between, elapsed
 
 AT_RISK_SHARE = 0.8
@@ -213,10 +218,28 @@ def _pending_from(ticket: Ticket, rows) -> list[tuple[datetime, Optional[datetim
     return out
 
 
+#: Outbox states in which a reply has reached the customer (or an agent says it was handled).
+DELIVERED = ("sent", "handled")
+
+
+def _answer_time(at: datetime, direction: str, delivery: Optional[str], sent_at: Optional[datetime]):
+    """When a message counts for the clocks, or None (an undelivered reply)."""
+    if direction != "out" or delivery is None:
+        return at
+    if delivery not in DELIVERED:
+        return None
+    return max(at, sent_at) if sent_at is not None else at
+
+
 def _facts_from(ticket: Ticket, message_rows, event_rows) -> Facts:
-    messages = [(at, d) for at, d, meta, auto in message_rows
-                if not (meta or {}).get("kind") == "survey" and not (d == "in" and auto)]
-    if ticket.first_response_at and not any(d == "out" for _, d in messages):
+    timed = [(_answer_time(at, d, delivery, sent_at), d, meta, auto)
+             for at, d, meta, auto, delivery, sent_at in message_rows]
+    messages = sorted((at, d) for at, d, meta, auto in timed
+                      if at is not None and not (meta or {}).get("kind") == "survey"
+                      and not (d == "in" and auto))
+    # An answer recorded without any outbound message (history import); an undelivered reply's
+    # ticket keeps waiting even if an older version recorded its first response at queueing.
+    if ticket.first_response_at and not any(row[1] == "out" for row in message_rows):
         messages.append((ticket.first_response_at, "out"))
         messages.sort()
     from app.sla.commerce import commerce_deadline
@@ -232,7 +255,8 @@ def _gather(ticket_ids: list[int]) -> dict[int, tuple[list, list]]:
     found: dict[int, tuple[list, list]] = {tid: ([], []) for tid in ticket_ids}
     for tid, *row in db.session.execute(
             select(Message.ticket_id, Message.created_at, Message.direction, Message.meta,
-                   Message.auto_submitted)
+                   Message.auto_submitted, OutboxItem.status, OutboxItem.sent_at)
+            .outerjoin(OutboxItem, OutboxItem.message_id == Message.id)
             .where(Message.ticket_id.in_(ticket_ids), Message.direction.in_(("in", "out")))
             .order_by(Message.ticket_id, Message.created_at, Message.id)):
         found[tid][0].append(tuple(row))

@@ -76,7 +76,14 @@ def refresh_and_emit(ticket_ids, **options) -> None:
         socketio.emit(EVENT, {"tickets": payloads}, to=ROOM)
 
 
+def _on_delivered(ticket_id: Optional[int] = None, status: str = "", **_) -> None:
+    """A reply reached the customer (or was marked handled): from now it answers the ticket."""
+    if status in clocks.DELIVERED:
+        _on_ticket(ticket_id)
+
+
 bus.subscribe("message.ingested", _on_ticket)
+bus.subscribe("message.delivered", _on_delivered)
 bus.subscribe("message.created", _on_ticket)
 bus.subscribe("ticket.updated", _on_ticket_updated)
 bus.subscribe_batch("message.ingested", _on_tickets, single=_on_ticket)

@@ -5,7 +5,7 @@ agent may not see never appears in a list or a count.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping, Optional
 
 from sqlalchemy import func, select
@@ -14,7 +14,8 @@ from sqlalchemy.orm import joinedload, selectinload
 from app.auth.access import ticket_filter
 from app.channels import registry
 from app.extensions import db
-from app.models import OPEN_STATUSES, STATUSES, Agent, Customer, Event, Message, Ticket
+from app.models import OPEN_STATUSES, STATUSES, Agent, Customer, Event, Message, OutboxItem, Ticket
+from app.outbox.service import ATTENTION
 
 STATUS_FILTERS = ("", "all") + STATUSES
 
@@ -27,6 +28,8 @@ class InboxFilters:
     channel: str = ""
     mine: bool = False
     page: int = 1
+    #: Only tickets with a reply that did not (surely) reach the customer.
+    failed: bool = False
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> "InboxFilters":
@@ -39,16 +42,19 @@ class InboxFilters:
             page = 1
         return cls(status=status if status in STATUS_FILTERS else "",
                    channel=channel if registry.is_known(channel) else "",
-                   mine=args.get("mine") in ("1", "true", "on"), page=page)
+                   mine=args.get("mine") in ("1", "true", "on"), page=page,
+                   failed=args.get("delivery") == "failed")
 
     def args(self, **changes: Any) -> dict[str, Any]:
         """Query arguments for a link to these filters with `changes`, defaults left out."""
         values: dict[str, Any] = {"status": self.status, "channel": self.channel, "mine": self.mine,
-                                  "page": self.page}
+                                  "page": self.page, "failed": self.failed}
         values.update(changes)
         out = {k: values[k] for k in ("status", "channel") if values[k]}
         if values["mine"]:
             out["mine"] = "1"
+        if values["failed"]:
+            out["delivery"] = "failed"
         if int(values["page"] or 1) > 1:
             out["page"] = int(values["page"])
         return out
@@ -64,7 +70,36 @@ def _scope(agent: Agent, filters: InboxFilters, with_status: bool = True):
         query = query.where(Ticket.channel == filters.channel)
     if filters.mine:
         query = query.where(Ticket.assignee_id == agent.id)
+    if filters.failed:
+        query = query.where(Ticket.id.in_(_undelivered_ticket_ids()))
     return query
+
+
+def _undelivered_ticket_ids():
+    """Tickets with a reply the outbox gave up on or could not confirm (a subquery)."""
+    return (select(Message.ticket_id).join(OutboxItem, OutboxItem.message_id == Message.id)
+            .where(OutboxItem.status.in_(ATTENTION)))
+
+
+def failed_count(agent: Agent, filters: InboxFilters) -> int:
+    """Visible tickets, of any status, with an undelivered reply (under the channel/mine filters)."""
+    scope = _scope(agent, replace(filters, failed=True), with_status=False)
+    return db.session.scalar(scope.with_only_columns(func.count(Ticket.id))) or 0
+
+
+def undelivered_among(ticket_ids) -> dict[int, str]:
+    """{ticket id: 'failed' or 'unverified'} for those of `ticket_ids` with an undelivered reply
+    (failed wins): the inbox rows shown in red."""
+    ids = list(ticket_ids)
+    if not ids:
+        return {}
+    out: dict[int, str] = {}
+    for ticket_id, status in db.session.execute(
+            select(Message.ticket_id, OutboxItem.status).join(OutboxItem, OutboxItem.message_id == Message.id)
+            .where(Message.ticket_id.in_(ids), OutboxItem.status.in_(ATTENTION))):
+        if out.get(ticket_id) != "failed":
+            out[ticket_id] = status
+    return out
 
 
 def inbox_page(agent: Agent, filters: InboxFilters, per_page: int, counts: Optional[dict] = None):

@@ -16,10 +16,10 @@ from app.extensions import db
 from app.models import Customer, Ticket
 from app.tickets import bp
 from app.tickets.forms import ActionForm, NoteForm, ReplyForm, TicketUpdateForm, assignee_choices
-from app.tickets.queries import (InboxFilters, active_agents, flagged_tickets, inbox_page, latest_ids,
-                                 status_counts)
+from app.tickets.queries import (InboxFilters, active_agents, failed_count, flagged_tickets, inbox_page,
+                                 latest_ids, status_counts, undelivered_among)
 from app.tickets.services import (ActionRefused, ConfirmationNeeded, add_note, add_reply, can_reply,
-                                  retry_delivery, update_ticket)
+                                  mark_delivery_handled, retry_delivery, update_ticket)
 
 
 def _agent():
@@ -38,7 +38,8 @@ def inbox():
     template = "tickets/_inbox_layout.html" if request.args.get("partial") else "tickets/inbox.html"
     return render_template(template, page=page, filters=filters, channels=registry.names(),
                            counts=counts, tasks=open_tasks(agent.id),
-                           flagged=flagged_tickets(agent, filters))
+                           flagged=flagged_tickets(agent, filters), failed_total=failed_count(agent, filters),
+                           undelivered=undelivered_among(t.id for t in page.items))
 
 
 def _ticket_customer(ticket: Ticket) -> Customer:
@@ -187,4 +188,21 @@ def retry(item_id: int):
         flash(exc.translated(), "error")
         return redirect(request.referrer or url_for("tickets.inbox"))
     flash(_("The message is queued again."), "success")
+    return redirect(url_for("tickets.show", ticket_id=item.message.ticket_id, _anchor=f"m{item.message_id}"))
+
+
+@bp.route("/outbox/<int:item_id>/handled", methods=["POST"])
+@login_required
+def handled(item_id: int):
+    """A failed or unconfirmed message was dealt with another way."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        item = mark_delivery_handled(_agent(), item_id)
+    except LookupError:
+        abort(404)
+    except ActionRefused as exc:
+        flash(exc.translated(), "error")
+        return redirect(request.referrer or url_for("tickets.inbox"))
+    flash(_("Marked as handled."), "success")
     return redirect(url_for("tickets.show", ticket_id=item.message.ticket_id, _anchor=f"m{item.message_id}"))

@@ -22,7 +22,7 @@ from app.channels import registry
 from app.extensions import db
 from app.macros.checks import find_terms
 from app.models import (OPEN_STATUSES, PRIORITIES, STATUSES, Agent, Event, Message, OutboxItem, Tag,
-                        Ticket, utcnow)
+                        Team, Ticket, utcnow)
 
 #: Statuses an agent may leave the ticket in when replying.
 REPLY_STATUSES = ("pending", "solved", "open")
@@ -145,7 +145,13 @@ def _x_reply_fields(ticket: Ticket) -> dict[str, Any]:
 
 #: How a reply addresses its thread, per channel; channels not listed need nothing extra.
 #: (Candidates to move onto the adapters once they grow a hook for it.)
-_REPLY_FIELDS = {"email": _email_reply_fields, "x": _x_reply_fields}
+def _line_reply_fields(ticket: Ticket) -> dict[str, Any]:
+    from app.channels.line.services import reply_fields
+
+    return reply_fields(ticket)
+
+
+_REPLY_FIELDS = {"email": _email_reply_fields, "x": _x_reply_fields, "line": _line_reply_fields}
 
 
 def add_reply(agent: Agent, ticket: Ticket, body: str, status_after: str = "pending", *,
@@ -183,8 +189,7 @@ def add_reply(agent: Agent, ticket: Ticket, body: str, status_after: str = "pend
                       direction="out", author_id=agent.id, sender=agent.name, body_text=body,
                       reply_to_keys=_thread_keys(ticket), created_at=now, received_at=now, **fields)
     db.session.add(message)
-    outbox.enqueue(message)
-    ticket.first_response_at = ticket.first_response_at or now
+    outbox.enqueue(message)  # the first response is recorded when it is delivered (app.outbox)
     ticket.last_agent_message_at = ticket.last_activity_at = now
     changed = _set_status(agent, ticket, status_after)
     _commit_message(message, ticket, agent, ["reply"] + (["status"] if changed else []))
@@ -302,6 +307,25 @@ def update_ticket(agent: Agent, ticket: Ticket, *, status: Optional[str] = None,
     return changes
 
 
+def set_team(agent: Agent, ticket: Ticket, team_id: Optional[int]) -> bool:
+    """Move the ticket to another team (None: no team); False when nothing changed.
+
+    Sockets of agents who may no longer see it leave its room on the ticket.updated that follows
+    (app.realtime.revoke)."""
+    if team_id == ticket.team_id:
+        return False
+    new_team = db.session.get(Team, team_id) if team_id is not None else None
+    if team_id is not None and new_team is None:
+        raise ActionRefused(N_("No such team."))
+    _event(agent, ticket, "ticket.team", field="team", old=ticket.team_id, new=team_id,
+           old_name=ticket.team.name if ticket.team else None, new_name=new_team.name if new_team else None)
+    ticket.team_id = team_id
+    ticket.last_activity_at = utcnow()
+    db.session.commit()
+    _publish_updated(ticket, agent, ["team"])
+    return True
+
+
 def retry_delivery(agent: Agent, item_id: int) -> OutboxItem:
     """Queue a failed outbound message again; LookupError when missing or not visible."""
     item = db.session.get(OutboxItem, item_id)
@@ -313,5 +337,27 @@ def retry_delivery(agent: Agent, item_id: int) -> OutboxItem:
     _event(agent, ticket, "message.retry", field="delivery", old="failed", new="queued",
            message_id=item.message_id, last_error=item.last_error)
     item = outbox.retry(item_id)  # commits the event together with the re-queued row
+    _publish_updated(ticket, agent, ["delivery"])
+    return item
+
+
+def mark_delivery_handled(agent: Agent, item_id: int) -> OutboxItem:
+    """The agent answered another way, or checked that an unconfirmed post is there: the failed
+    or unverified row stops asking for attention and counts as the ticket's answer from now.
+    LookupError when missing or not visible."""
+    from app.outbox.service import ATTENTION, mark_handled
+
+    item = db.session.get(OutboxItem, item_id)
+    if item is None or not can_see_ticket(agent, item.message.ticket):
+        raise LookupError(item_id)
+    if item.status not in ATTENTION:
+        raise ActionRefused(N_("Only a failed or unconfirmed message can be marked as handled."))
+    ticket = item.message.ticket
+    _event(agent, ticket, "message.handled", field="delivery", old=item.status, new="handled",
+           message_id=item.message_id, last_error=item.last_error)
+    mark_handled(item_id)
+    ids = {"message_id": item.message_id, "ticket_id": ticket.id}
+    db.session.commit()
+    bus.publish("message.delivered", status="handled", author_id=agent.id, **ids)
     _publish_updated(ticket, agent, ["delivery"])
     return item

@@ -272,7 +272,8 @@
     if (!layout) { return; }
     var labelsNode = layout.querySelector("[data-row-labels]");
     var tbody = layout.querySelector("table.tickets tbody");
-    if (!data.row || !labelsNode || !tbody || layout.dataset.page !== "1") { refreshInbox(); return; }
+    var delivery = (data.changes || []).indexOf("delivery") >= 0;  /* red rows and the failed count */
+    if (delivery || !data.row || !labelsNode || !tbody || layout.dataset.page !== "1") { refreshInbox(); return; }
     var labels = JSON.parse(labelsNode.textContent);
     var selector = '[data-ticket-id="' + data.ticket_id + '"]';
     var old = tbody.querySelector("tr.ticket-row" + selector);
@@ -342,6 +343,7 @@
     socket.on("message.status", function (data) {
       if (data.ticket_id === ticketId) { refreshMessage(data.message_id); }
     });
+    socket.on("delivery.alert", function (data) { showDeliveryAlert(data); });
     socket.on("inbox.changed", function (data) {
       if (document.querySelector("[data-inbox-layout]")) { applyInboxChange(data); }
       if (view && data.customer_id === customerId && data.ticket_id !== ticketId) {
@@ -350,6 +352,29 @@
     });
     window.Tsunagu = window.Tsunagu || {};
     window.Tsunagu.socket = socket;
+  }
+
+  /* A reply of mine did not reach the customer: a banner (role=alert) linking to the message. */
+  function showDeliveryAlert(data) {
+    var box = document.querySelector("[data-delivery-alerts]");
+    if (!box) {
+      box = document.createElement("div");
+      box.setAttribute("data-delivery-alerts", "");
+      box.className = "delivery-alerts";
+      box.setAttribute("role", "alert");
+      document.body.insertBefore(box, document.body.firstChild);
+    }
+    var line = document.createElement("p");
+    line.className = "delivery-alert-line dl-" + data.status;
+    var link = document.createElement("a");
+    link.href = "/tickets/" + Number(data.ticket_id) + "#m" + Number(data.message_id);
+    link.textContent = t(data.status === "failed" ? "delivery_failed" : "delivery_unverified",
+                         data.status === "failed" ? "Your reply on ticket #{id} could not be delivered."
+                                                  : "Your reply on ticket #{id} may not have arrived: check it.",
+                         { id: String(Number(data.ticket_id)) });
+    line.appendChild(link);
+    box.appendChild(line);
+    if (data.ticket_id === ticketId) { refreshMessage(data.message_id); }
   }
 
   /* ---- typing --------------------------------------------------------------------------- */
