@@ -45,6 +45,9 @@ def seed(customers: int = 200, seed: int = 7, now: Optional[datetime] = None) ->
     from app.macros.services import seed_demo_macros
 
     seed_demo_macros()  # canned replies and the reply-check starter dictionary
+    from app.demo.followup import seed_followup
+
+    seed_followup(seed, now)  # two follow-up plans with steps sent and calls due today
     return summary()
 
 

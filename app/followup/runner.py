@@ -37,9 +37,13 @@ def _local_start(day: date, calendar: Calendar) -> datetime:
 
 
 def _send_mail(step: FollowupStep, customer: Customer, today: date, now: datetime) -> Message:
+    """The mail as its own closed ticket: a reply reopens the conversation as a follow-up ticket
+    (previous_ticket_id) like any reply to a closed ticket. No first response is recorded: nobody
+    asked, so the mail must not count in response-time reports."""
     subject, body, meta = render.compose(step, customer, today)
     ticket = Ticket(customer_id=customer.id, subject=subject, status="closed", channel="email",
-                    created_at=now, last_activity_at=now, last_agent_message_at=now, closed_at=now)
+                    created_at=now, last_activity_at=now, last_agent_message_at=now, solved_at=now,
+                    closed_at=now)
     db.session.add(ticket)
     db.session.flush()
     message = Message(ticket_id=ticket.id, customer_id=customer.id, channel="email", direction="out",
@@ -96,10 +100,13 @@ def _one(step: FollowupStep, customer_id: int, facts: Facts, today: date, now: d
     return "stop:" + (reason or "")
 
 
-def run(today: Optional[date] = None, calendar: Optional[Calendar] = None) -> dict[str, int]:
-    """Send every due step; returns counts (sent, task, stop:<reason>, wait:<reason>). Commits."""
+def run(today: Optional[date] = None, calendar: Optional[Calendar] = None,
+        now: Optional[datetime] = None) -> dict[str, int]:
+    """Send every due step; returns counts (sent, task, stop:<reason>, wait:<reason>). Commits.
+
+    `now` stamps what is written (the demo replays past days); it defaults to the current time."""
     calendar = calendar or default_calendar(current_app.config.get("TIMEZONE") or "Asia/Tokyo")
-    now = utcnow()
+    now = now or utcnow()
     today = today or calendar.local_date(now)
     counts: Counter[str] = Counter()
     plans = list(db.session.scalars(select(FollowupPlan).where(FollowupPlan.active.is_(True))
