@@ -87,6 +87,7 @@ def test_every_kind_the_app_writes_has_a_sentence(app):
         "ticket.priority": {"field": "priority", "old": "normal", "new": "urgent"},
         "ticket.assigned": {"field": "assignee", "old": None, "new": yamada.id, "old_name": None,
                             "new_name": "山田 太郎"},
+        "ticket.team": {"field": "team", "old": 2, "new": None, "old_name": "定期便チーム", "new_name": None},
         "ticket.tags": {"field": "tags", "old": ["配送"], "new": ["配送", "返金"]},
         "ticket.follow_up": {"previous_ticket_id": 41},
         "message.retry": {"field": "delivery", "old": "failed", "new": "queued", "message_id": 9,

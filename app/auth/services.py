@@ -20,17 +20,42 @@ def create_agent(email: str, password: str, role: str = "agent", name: str = "",
         raise ValueError("the password must have at least 8 characters")
     email = email.strip().lower()
     agent = db.session.scalar(select(Agent).where(Agent.email == email))
+    existed = agent is not None
     if agent is None:
         agent = Agent(email=email, name=name or email.split("@")[0])
         db.session.add(agent)
+    before = (agent.role, agent.team_id)
+    new_password = not existed or not agent.check_password(password)
     agent.role = role
     if name:
         agent.name = name
     if team_id is not None:
         agent.team_id = team_id
-    agent.set_password(password)
+    if new_password:
+        agent.set_password(password)
+        if existed:  # a changed password signs the old sessions out
+            agent.end_sessions()
     db.session.commit()
+    if existed and new_password:
+        bus.publish("agent.logged_out", agent_id=agent.id)
+    elif existed and before != (agent.role, agent.team_id):
+        bus.publish("agent.updated", agent_id=agent.id)
     return agent
+
+
+def set_agent_team(agent: Agent, team_id: Optional[int]) -> None:
+    """Move the agent to another team (None: no team); their open sockets follow at once."""
+    if agent.team_id == team_id:
+        return
+    agent.team_id = team_id
+    db.session.commit()
+    bus.publish("agent.updated", agent_id=agent.id)
+
+
+def deactivate_agent(agent: Agent) -> None:
+    """The agent can no longer sign in; their sessions and open sockets end everywhere."""
+    agent.active = False
+    end_sessions(agent)
 
 
 def authenticate(email: str, password: str) -> Optional[Agent]:

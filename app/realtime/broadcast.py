@@ -12,6 +12,7 @@ from __future__ import annotations
 from app import bus
 from app.extensions import db, socketio
 from app.models import Ticket
+from app.realtime import revoke
 from app.realtime.rooms import ticket_audience
 
 
@@ -44,14 +45,20 @@ def message_created(message_id: int, ticket_id: int, **_):
 
 
 @bus.subscribe("message.delivered")
-def message_delivered(message_id: int, ticket_id: int, status: str, **_):
+def message_delivered(message_id: int, ticket_id: int, status: str, author_id=None, **_):
     socketio.emit("message.status", {"ticket_id": ticket_id, "message_id": message_id, "status": status},
                   to=f"ticket:{ticket_id}")
+    if author_id and status in ("failed", "unverified"):
+        # The author may be on another page by now: tell them wherever they are.
+        socketio.emit("delivery.alert", {"ticket_id": ticket_id, "message_id": message_id, "status": status},
+                      to=f"agent:{author_id}")
 
 
 @bus.subscribe("ticket.updated")
 def ticket_updated(ticket_id: int, after_message: bool = False, **payload):
     fields = {k: v for k, v in payload.items() if k in ("field", "actor_id", "changes")}
+    if not after_message:  # a team or assignee change may have taken the ticket from a watcher
+        revoke.recheck_ticket(ticket_id)
     # After a reply or note, the message's inbox.changed (same commit) already carried the row.
     _ticket_event("ticket.changed", ticket_id, inbox=not after_message, **fields)
 
@@ -63,14 +70,3 @@ def subscription_changed(subscription_id: int, customer_id: int, version: int, t
         socketio.emit("subscription.changed", {"ticket_id": ticket_id, "customer_id": customer_id,
                                                "subscription_id": subscription_id, "version": version},
                       to=f"ticket:{ticket_id}")
-
-
-@bus.subscribe("agent.logged_out")
-def agent_logged_out(agent_id: int, **_):
-    """Tell that agent's open pages their session ended; they disconnect and go to login."""
-    socketio.emit("session.ended", {}, to=f"agent:{agent_id}")
-    try:
-        for sid, _ns in list(socketio.server.manager.get_participants("/", f"agent:{agent_id}")):
-            socketio.server.disconnect(sid, namespace="/")
-    except (KeyError, ValueError):
-        pass
