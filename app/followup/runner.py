@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Optional
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import outbox
@@ -61,6 +61,14 @@ def _make_task(step: FollowupStep, customer: Customer, today: date, calendar: Ca
     db.session.add(task)
     db.session.flush()
     return task
+
+
+def _begin_write() -> None:
+    """On SQLite, open the real write transaction now (pysqlite starts one only before DML, so the
+    first SAVEPOINT would otherwise open, and its RELEASE commit, a transaction per customer): the
+    batch then commits once, and a concurrent run waits for it (busy timeout)."""
+    if db.engine.dialect.name == "sqlite":
+        db.session.execute(update(FollowupPlan).where(FollowupPlan.id == -1).values(active=True))
 
 
 def _due_customers(step: FollowupStep, starts: dict[int, date], today: date, calendar: Calendar,
@@ -130,6 +138,7 @@ def run(today: Optional[date] = None, calendar: Optional[Calendar] = None,
             for i in range(0, len(candidates), BATCH):
                 batch = candidates[i:i + BATCH]
                 facts = Facts.load(batch, now)
+                _begin_write()
                 for customer_id in batch:
                     outcome = _one(step, customer_id, facts, today, now, calendar)
                     if outcome:
