@@ -76,3 +76,19 @@ def test_sla_policy_channel_is_a_choice_of_known_channels(client, login_as, supe
     assert db.session.scalar(select(SLAPolicy.channel).where(SLAPolicy.name == "メール一次回答")) == "email"
     client.post("/sla/policies", data={**form, "name": "自由入力", "channel": "メール"})
     assert db.session.scalar(select(SLAPolicy).where(SLAPolicy.name == "自由入力")) is None
+
+
+def test_user_page_lists_their_tokens_with_scopes_and_last_use(client, login_as):
+    from app.auth.services import create_token, token_for
+
+    admin = make_agent("admin", name="管理 律")
+    holder = make_agent("agent", name="近藤 紬")
+    used = create_token(holder, name="電話連携", scopes=["read", "calls:write"])
+    token_for(used)
+    create_token(holder, name="未使用トークン", scopes=["read"])
+    login_as(admin)
+    page = _page(client, f"/admin/users/{holder.id}")
+    tokens = page[page.index('class="list compact user-tokens"'):]
+    tokens = tokens[:tokens.index("</table>")]
+    assert "電話連携" in tokens and "calls:write" in tokens and "未使用トークン" in tokens
+    assert 'href="/admin/tokens"' in page

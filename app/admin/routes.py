@@ -98,7 +98,8 @@ def user_edit(agent_id: int):
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("admin.users"))
-    return render_template("admin/user_edit.html", agent=agent, form=form, action=FlaskForm())
+    return render_template("admin/user_edit.html", agent=agent, form=form, action=FlaskForm(),
+                           tokens=services.user_tokens(agent))
 
 
 @bp.post("/admin/users/<int:agent_id>/active")

@@ -58,6 +58,12 @@ def list_users() -> list[UserRow]:
     return [UserRow(a, counts.get(a.id, 0), last.get(a.id)) for a in agents]
 
 
+def user_tokens(agent: Agent) -> list[ApiToken]:
+    """The user's API tokens (live first) with scopes and last use; revoking is on /admin/tokens."""
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.agent_id == agent.id)
+                                   .order_by(ApiToken.revoked, ApiToken.id.desc())))
+
+
 def get_user(agent_id: int) -> Optional[Agent]:
     return db.session.get(Agent, agent_id)
 
