@@ -14,11 +14,13 @@ import threading
 import requests
 import socketio as sio_client
 
+from app import create_app
 from app.auth.services import create_agent, deactivate_agent, set_agent_team
 from app.extensions import db, socketio
 from app.ingest import ingest
-from app.models import Team
+from app.models import Agent, Team, Ticket
 from app.tickets.services import set_team, update_ticket
+from config import DevelopmentConfig
 from tests.factories import PASSWORD, inbound, make_agent, make_ticket
 from tests.test_scaleout import USER_AGENT, login_cookie, two_web_processes  # noqa: F401 (fixture)
 
@@ -199,3 +201,52 @@ def test_logout_on_one_process_cuts_the_sockets_held_by_both(two_web_processes):
     finally:
         on_a.disconnect()
         on_b.disconnect()
+
+
+def _login(port, email):
+    session = requests.Session()
+    session.headers["User-Agent"] = USER_AGENT
+    page = session.get(f"http://127.0.0.1:{port}/login", timeout=60)
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
+    response = session.post(f"http://127.0.0.1:{port}/login", allow_redirects=False, timeout=60,
+                            data={"email": email, "password": PASSWORD, "csrf_token": csrf})
+    assert response.status_code == 302, response.text[:300]
+    return "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+
+
+def test_ticket_moved_by_another_process_leaves_the_room_on_the_web_process(  # noqa: F811
+        two_web_processes, postgres_server, redis_server, tmp_path):
+    """The move is made by a third process (a CLI job's kind) sharing the database and Redis."""
+    (port_a, port_b), token = two_web_processes
+    _warm(port_a, port_b)
+    ticket_id = _post_message(port_b, token, "move-1", "レシピ本の落丁")
+    app = create_app(DevelopmentConfig, SQLALCHEMY_DATABASE_URI=postgres_server.url("tsunagu_scaleout"),
+                     REDIS_URL=redis_server.url, INSTANCE_DIR=str(tmp_path / "mover"))
+    heard: list = []
+    revoked = threading.Event()
+    client = sio_client.Client(reconnection=False)
+    client.on("*", lambda event, data: heard.append((event, data)))
+    client.on("ticket.revoked", lambda data: (heard.append(("ticket.revoked", data)), revoked.set()))
+    with app.app_context():
+        books, food = Team(name="書籍"), Team(name="食品")
+        db.session.add_all([books, food])
+        db.session.commit()
+        create_agent("shiori@tsunagu.test", PASSWORD, team_id=books.id, name="松本 栞")
+        ticket = db.session.get(Ticket, ticket_id)
+        ticket.team_id = books.id
+        db.session.commit()
+        client.connect(f"http://127.0.0.1:{port_a}", transports=["websocket"], wait_timeout=10,
+                       headers={"Cookie": _login(port_a, "shiori@tsunagu.test"), "User-Agent": USER_AGENT})
+        try:
+            assert client.call("ticket.join", {"ticket_id": ticket_id}, timeout=30) == {"ok": True}
+            boss = db.session.scalar(db.select(Agent).where(Agent.email == "scale@tsunagu.test"))
+            heard.clear()
+            set_team(boss, ticket, food.id)
+            assert revoked.wait(10), heard
+            update_ticket(boss, ticket, priority="high")  # ticket.changed and inbox.changed follow
+            threading.Event().wait(1.5)  # time for a broadcast to arrive if it were going to
+            assert [name for name, data in heard if name != "ticket.revoked"
+                    and isinstance(data, dict) and data.get("ticket_id") == ticket_id] == []
+        finally:
+            client.disconnect()
+            db.engine.dispose()

@@ -54,7 +54,7 @@ def two_web_processes(postgres_server, redis_server, tmp_path):
 def login_cookie(port: int) -> str:
     session = requests.Session()
     session.headers["User-Agent"] = USER_AGENT  # strong session protection binds to it
-    page = session.get(f"http://127.0.0.1:{port}/login", timeout=10)
+    page = session.get(f"http://127.0.0.1:{port}/login", timeout=120)  # first request loads the app
     assert page.status_code == 200
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
     response = session.post(f"http://127.0.0.1:{port}/login", allow_redirects=False, timeout=10,
@@ -78,7 +78,7 @@ def test_event_caused_on_one_process_reaches_a_client_of_the_other(two_web_proce
                    transports=["websocket"], wait_timeout=10)
     try:
         response = requests.post(
-            f"http://127.0.0.1:{port_b}/api/v1/messages", timeout=10,
+            f"http://127.0.0.1:{port_b}/api/v1/messages", timeout=120,
             headers={"Authorization": f"Bearer {token}"},
             json={"channel": "api", "external_id": "scale-1", "from": "scale@example.jp",
                   "subject": "二つのプロセス", "text": "届きますか"})
