@@ -92,6 +92,8 @@ def test_every_kind_the_app_writes_has_a_sentence(app):
         "ticket.follow_up": {"previous_ticket_id": 41},
         "message.retry": {"field": "delivery", "old": "failed", "new": "queued", "message_id": 9,
                           "last_error": "550 mailbox unavailable"},
+        "message.handled": {"field": "delivery", "old": "unverified", "new": "handled", "message_id": 11,
+                            "last_error": "X API 503"},
         "reply.compliance_confirmed": {"words": ["絶対", "必ず治る"]},
         "customer.merged": {"source": 8, "target": customer.id, "moved": {"tickets": 2}, "source_name": "はらだ"},
         "x.listening_ticket": {"post_id": "1790000000000000001", "url": "https://x.com/i/web/status/1"},

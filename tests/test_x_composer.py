@@ -22,7 +22,9 @@ def test_composer_counts_like_the_server(new_context):
         assert counter.get_attribute("data-weighted") == str(weighted_length(text)), text
 
     page.fill("textarea", "あ" * 140)
-    assert "280 / 280" in counter.inner_text() and not page.locator("button").is_disabled()
+    text = counter.inner_text()
+    assert "140 characters" in text and "0 more full-width" in text and "280 / 280" in text
+    assert not page.locator("button").is_disabled()
     page.fill("textarea", "あ" * 141)
     assert "over" in (counter.get_attribute("class") or "") and page.locator("button").is_disabled()
     assert page.locator("textarea").get_attribute("aria-invalid") == "true"

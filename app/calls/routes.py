@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -32,6 +33,10 @@ def new_call():
         get_customer_for(current_user, request.args.get("customer_id", type=int))
         if request.args.get("customer_id") else None)
     form = CallForm()
+    if request.method == "GET" and form.started_at.data is None:
+        # A call is usually logged right after it ends: now, on the shop's clock (minutes only).
+        form.started_at.data = datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).replace(
+            second=0, microsecond=0, tzinfo=None)
     if request.method == "GET" and customer is not None:
         phone = customer.identity("phone")
         form.number.data = phone.display if phone else ""

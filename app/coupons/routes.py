@@ -32,7 +32,8 @@ def _safe_next(default: str) -> str:
 
 def _issue_form() -> IssueCouponForm:
     form = IssueCouponForm()
-    form.reason.choices = [(r, r) for r in policy.active_reasons()]
+    # No reason is preselected: the agent chooses one (an empty choice fails DataRequired).
+    form.reason.choices = [("", _("Choose a reason"))] + [(r, r) for r in policy.active_reasons()]
     return form
 
 

@@ -79,7 +79,12 @@ def customer_timeline(agent: Agent, customer_id: int, focus_ticket_id: Optional[
         .options(joinedload(Ticket.assignee), selectinload(Ticket.tags))
         .order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())
     ))
-    shown = [t for t in tickets if not channel or t.channel == channel]
+    # A channel also keeps tickets started elsewhere that have messages on it (a call logged on
+    # an email ticket shows under Phone).
+    with_channel = set(db.session.scalars(
+        select(Message.ticket_id).where(Message.customer_id == customer_id, Message.channel == channel)
+        .distinct())) if channel else set()
+    shown = [t for t in tickets if not channel or t.channel == channel or t.id in with_channel]
     groups = {t.id: TimelineGroup(ticket=t, focused=t.id == focus_ticket_id) for t in shown}
     ids = list(groups)
     query = select(Message).where(Message.ticket_id.in_(ids)).options(*_message_options())

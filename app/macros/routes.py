@@ -28,7 +28,8 @@ def render(macro_id: int):
     if macro is None or not macro.active:
         abort(404)
     ticket = get_ticket_for(current_user, request.args.get("ticket_id", type=int) or 0)
-    return jsonify({"id": macro.id, "text": services.render(macro, ticket, current_user)})
+    text, missing = services.render_checked(macro, ticket, current_user)
+    return jsonify({"id": macro.id, "text": text, "missing": missing})
 
 
 @bp.route("/reply-check.json")

@@ -87,17 +87,32 @@ def variables(ticket: Ticket, agent: Agent, language: str) -> dict[str, Callable
     }
 
 
+def unfilled(text: str) -> list[str]:
+    """Known `{variable}` placeholders still in `text` (a reply about to be sent)."""
+    return list(dict.fromkeys(_PLACEHOLDER.findall(text or "")))
+
+
 def render(macro: Macro, ticket: Ticket, agent: Agent) -> str:
+    return render_checked(macro, ticket, agent)[0]
+
+
+def render_checked(macro: Macro, ticket: Ticket, agent: Agent) -> tuple[str, list[str]]:
+    """(text, variables with no value for this ticket). A variable without a value stays as
+    typed (`{coupon_code}`), never an empty 「」 the customer would receive: the agent sees it in
+    the composer and fills it in or removes the sentence."""
     values = variables(ticket, agent, macro.language)
     cache: dict[str, str] = {}
+    missing: list[str] = []
 
     def fill(match: re.Match) -> str:
         key = match.group(1)
         if key not in cache:
             cache[key] = values[key]()
-        return cache[key]
+            if not cache[key] and key not in missing:
+                missing.append(key)
+        return cache[key] or match.group(0)
 
-    return _PLACEHOLDER.sub(fill, macro.body)
+    return _PLACEHOLDER.sub(fill, macro.body), missing
 
 
 def save_macro(macro: Optional[Macro], agent: Agent, *, title: str, language: str, body: str,

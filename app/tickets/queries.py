@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Mapping, Optional
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.auth.access import ticket_filter
@@ -119,15 +119,31 @@ def inbox_page(agent: Agent, filters: InboxFilters, per_page: int, counts: Optio
     return page
 
 
+#: Ticket statuses whose cancellation request still waits for us (pending waits for the customer).
+FLAGGED_STATUSES = ("new", "open")
+
+
 def flagged_tickets(agent: Agent, filters: InboxFilters, limit: int = 10) -> list[Ticket]:
-    """Open cancellation requests, oldest request first: they rise above the inbox list,
-    because a subscriber about to leave is answered before anything else."""
-    if filters.page > 1 or filters.status not in ("", "new", "open", "pending"):
+    """Cancellation requests waiting for us, oldest request first: they rise above the inbox
+    list, because a subscriber about to leave is answered before anything else.
+
+    Not those already dealt with (a case saved, awaiting its save check, cancelled or dismissed)
+    nor those waiting for the customer (pending); one row per customer (their oldest request)."""
+    from app.models import RetentionCase
+
+    if filters.page > 1 or filters.status not in ("", "new", "open"):
         return []
-    query = (_scope(agent, filters).where(Ticket.intent == "cancellation")
+    query = (_scope(agent, filters).where(Ticket.intent == "cancellation", Ticket.status.in_(FLAGGED_STATUSES))
+             .outerjoin(RetentionCase, RetentionCase.ticket_id == Ticket.id)
+             .where(or_(RetentionCase.id.is_(None), RetentionCase.outcome == "open"))
              .options(joinedload(Ticket.customer).selectinload(Customer.identities))
-             .order_by(Ticket.intent_at.asc().nulls_last(), Ticket.id).limit(limit))
-    return list(db.session.scalars(query))
+             .order_by(Ticket.intent_at.asc().nulls_last(), Ticket.id).limit(limit * 3))
+    out, seen = [], set()
+    for ticket in db.session.scalars(query).unique():
+        if ticket.customer_id not in seen:
+            seen.add(ticket.customer_id)
+            out.append(ticket)
+    return out[:limit]
 
 
 #: Closed and solved tickets pile up forever; their tab counts stop at this ("1000+").
@@ -155,6 +171,15 @@ def status_counts(agent: Agent, filters: InboxFilters) -> dict[str, int]:
         capped.add("all")
     counts["capped"] = capped
     return counts
+
+
+def timeline_channels(tickets) -> list[str]:
+    """Channels of the (visible) `tickets` and of their messages: the ticket page's timeline
+    filter, where a phone call logged on an email ticket makes "Phone" a choice."""
+    ids = [t.id for t in tickets]
+    found = set(db.session.scalars(select(Message.channel).where(Message.ticket_id.in_(ids)).distinct())) \
+        if ids else set()
+    return sorted(c for c in found | {t.channel for t in tickets} if c)
 
 
 def active_agents() -> list[Agent]:

@@ -1,7 +1,7 @@
 """Inbox and ticket page: thin views over app.tickets.queries and app.tickets.services."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
@@ -17,7 +17,7 @@ from app.models import Customer, Ticket
 from app.tickets import bp
 from app.tickets.forms import ActionForm, NoteForm, ReplyForm, TicketUpdateForm, assignee_choices
 from app.tickets.queries import (InboxFilters, active_agents, failed_count, flagged_tickets, inbox_page,
-                                 latest_ids, status_counts, undelivered_among)
+                                 latest_ids, status_counts, timeline_channels, undelivered_among)
 from app.tickets.services import (ActionRefused, ConfirmationNeeded, add_note, add_reply, can_reply,
                                   mark_delivery_handled, retry_delivery, update_ticket)
 
@@ -64,6 +64,7 @@ def _render_ticket(ticket: Ticket, status: int = 200, confirmation=None, **forms
         reply_form=reply_form, note_form=forms.get("note_form") or NoteForm(formdata=None),
         update_form=update_form, can_reply=can_reply(ticket), confirmation=confirmation,
         marks=marks, channel_filter=channel, check_terms=active_terms(),
+        timeline_channels=timeline_channels(data.tickets),
         tasks=[t for t in open_tasks(agent.id) if t.customer_id == ticket.customer_id],
     ), status
 
@@ -206,3 +207,10 @@ def handled(item_id: int):
         return redirect(request.referrer or url_for("tickets.inbox"))
     flash(_("Marked as handled."), "success")
     return redirect(url_for("tickets.show", ticket_id=item.message.ticket_id, _anchor=f"m{item.message_id}"))
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico on every page; answer with the small icon, cached a day."""
+    return send_from_directory(current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon",
+                               max_age=86400)

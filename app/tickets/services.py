@@ -172,6 +172,7 @@ def add_reply(agent: Agent, ticket: Ticket, body: str, status_after: str = "pend
     if status_after not in REPLY_STATUSES:
         raise ActionRefused(N_("Unknown status: %(status)s"), status=status_after)
     _check_channel_text(ticket, body)
+    _check_unfilled(body)
     hits = find_terms(body)
     if not confirmed:
         since = replies_since(ticket, agent, seen_message_id)
@@ -234,6 +235,16 @@ def _check_channel_text(ticket: Ticket, body: str) -> None:
     check = _TEXT_CHECKS.get(ticket.channel)
     if check is not None:
         check(body)
+
+
+def _check_unfilled(body: str) -> None:
+    """A macro variable that had no value (e.g. no coupon yet) must not reach the customer."""
+    from app.macros.services import unfilled
+
+    left = unfilled(body)
+    if left:
+        raise ActionRefused(N_("The reply still contains %(names)s: fill it in or remove it."),
+                            names=" ".join("{%s}" % name for name in left))
 
 
 def add_note(agent: Agent, ticket: Ticket, body: str) -> Message:

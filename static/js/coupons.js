@@ -23,9 +23,16 @@
   });
 
   function connect() {
+    if (window.Tsunagu && window.Tsunagu.socket) { return window.Tsunagu.socket; }  // live.js's connection
     if (typeof window.io !== "function") { return null; }
     if (!window.tsunaguSocket) { window.tsunaguSocket = window.io({ transports: ["websocket", "polling"] }); }
     return window.tsunaguSocket;
+  }
+
+  // Run `join` now if the (shared) socket is already connected, and again on every reconnect.
+  function onConnected(socket, join) {
+    socket.on("connect", join);
+    if (socket.connected) { join(); }
   }
 
   function yen(value) { return "¥" + Number(value).toLocaleString("ja-JP"); }
@@ -35,7 +42,7 @@
     if (!socket) { return; }
     var status = document.getElementById("coupon-live-status");
     var me = list.getAttribute("data-supervisor-id");
-    socket.on("connect", function () {
+    onConnected(socket, function () {
       socket.emit("coupons.join", function (joined) {
         if (status) { status.setAttribute("data-live", joined ? "on" : "off"); }
       });
@@ -75,7 +82,7 @@
     var socket = connect();
     if (!socket) { return; }
     var ticketId = panel.getAttribute("data-ticket-id");
-    socket.on("connect", function () { socket.emit("coupons.join_ticket", ticketId); });
+    onConnected(socket, function () { socket.emit("coupons.join_ticket", ticketId); });
     socket.on("coupon.decided", function (c) {
       if (String(c.ticket_id) !== ticketId) { return; }
       var current = document.getElementById("coupons");
@@ -97,5 +104,13 @@
     var panel = document.getElementById("coupons");
     if (panel) { setupPanel(panel); }
   }
-  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); } else { init(); }
+  // The ticket page loads Socket.IO (and live.js) after this file: wait for the page's scripts.
+  function start() {
+    if (typeof window.io !== "function" && document.readyState !== "complete") {
+      window.addEventListener("load", init, { once: true });
+      return;
+    }
+    init();
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
 })();

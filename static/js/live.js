@@ -279,10 +279,12 @@
     var old = tbody.querySelector("tr.ticket-row" + selector);
     var belongs = belongsInInbox(layout, data, labels);
     var flagged = !!layout.querySelector(".flagged li" + selector);
-    var wantsFlag = belongs && data.row.intent === "cancellation" && labels.open.indexOf(data.row.status) >= 0;
+    /* Any change to a pinned or would-be pinned ticket refetches: whether it stays pinned depends on
+       its case outcome and the customer's other requests (one row per customer), known server-side. */
+    var wantsFlag = belongs && data.row.intent === "cancellation" && (data.row.status === "new" || data.row.status === "open");
     /* The list shows the FLAGGED_LIMIT oldest requests: a newer one joins only a list not yet full. */
     var full = layout.querySelectorAll(".flagged li").length >= FLAGGED_LIMIT;
-    if (flagged ? !wantsFlag : (wantsFlag && !full)) { refreshInbox(); return; }
+    if (flagged || (wantsFlag && !full)) { refreshInbox(); return; }
     if (old) { old.parentNode.removeChild(old); }
     if (belongs) {
       tbody.insertBefore(buildRow(layout, data, labels, old), tbody.firstChild);
@@ -544,6 +546,12 @@
         target.focus();
         target.setSelectionRange(caret, caret);
         target.dispatchEvent(new Event("input", { bubbles: true }));
+        if (data.missing && data.missing.length) {  /* e.g. no coupon yet: {coupon_code} stays, say so */
+          var first = data.text.indexOf("{" + data.missing[0] + "}");
+          if (first >= 0) { target.setSelectionRange(start + first, start + first + data.missing[0].length + 2); }
+          window.alert(t("macro_missing", "No value for {names}: fill it in or remove it before sending.",
+                         { names: data.missing.map(function (n) { return "{" + n + "}"; }).join(" ") }));
+        }
       }).catch(function () { closePicker(); });
   }
 
