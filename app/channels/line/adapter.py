@@ -28,6 +28,11 @@ from app.channels.line.client import api_client, data_client, timeout
 
 #: Namespace of the retry keys (uuid5 of the outbox message): stable across retries and restarts.
 RETRY_KEY_NAMESPACE = uuid.UUID("6f1d3c52-7a0e-4b8e-9a55-2c1e0b7d4a10")
+def N_(message: str) -> str:
+    """Mark a message for extraction; the reply path translates it when shown."""
+    return message
+
+
 #: LINE's limit on one text message.
 MAX_TEXT = 5000
 
@@ -78,7 +83,8 @@ class LineChannel(ChannelAdapter):
     name = "line"
     identity_kind = "line"
     can_reply = True
-    unreachable_refusal = "The customer has blocked our LINE account (unfollowed it): a message would not reach them."
+    unreachable_refusal = N_("The customer has blocked our LINE account (unfollowed it): a message would not "
+                             "reach them.")
 
     @classmethod
     def enabled(cls, config: dict[str, Any]) -> bool:

@@ -23,8 +23,8 @@ from app.channels.line import events as ev
 from app.channels.line.adapter import LineChannel, Quota, token_valid
 from app.extensions import db
 from app.ingest.identity import Sender, find_identity, resolve_customer
-from app.ingest.service import IngestError, ingest
-from app.models import Event, Message, Ticket, utcnow
+from app.ingest.service import IngestError, ingest_batch
+from app.models import Event, Identity, Message, Ticket, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -38,18 +38,25 @@ def _labels() -> dict[str, str]:
             "video": _("Video"), "audio": _("Audio"), "unsupported": _("Unsupported LINE event")}
 
 
-def _known(event: dict[str, Any]) -> bool:
-    return db.session.scalar(select(Message.id).where(Message.channel == "line",
-                                                      Message.external_id == ev.event_id(event))) is not None
+def _known(ids: list[str]) -> set[str]:
+    """Which of these webhook event ids are stored already (one query per delivery)."""
+    return set(db.session.scalars(select(Message.external_id).where(Message.channel == "line",
+                                                                   Message.external_id.in_(ids))))
 
 
-def _name(adapter: LineChannel, uid: str) -> str:
-    """The profile name, asked of LINE only for users we do not know by name yet."""
-    identity = find_identity("line", uid)
-    if identity is not None and identity.name:
-        return identity.name
-    profile = adapter.profile(uid) if uid.startswith("U") else None
-    return profile.name if profile else ""
+def _known_names(uids: list[str]) -> dict[str, str]:
+    """Names of the users we already know by name (one query per delivery)."""
+    rows = db.session.execute(select(Identity.value, Identity.name).where(Identity.kind == "line",
+                                                                          Identity.value.in_(uids)))
+    return {value: name for value, name in rows if name}
+
+
+def _name(adapter: LineChannel, uid: str, cache: dict[str, str]) -> str:
+    """The profile name, asked of LINE only for users we do not know by name yet (once per delivery)."""
+    if uid not in cache:
+        profile = adapter.profile(uid) if uid.startswith("U") else None
+        cache[uid] = profile.name if profile else ""
+    return cache[uid]
 
 
 def _attachments(adapter: LineChannel, message: dict[str, Any]):
@@ -88,37 +95,53 @@ def _relationship(event: dict[str, Any], name: str) -> str:
     return "updated"
 
 
-def handle_event(event: dict[str, Any], destination: str, adapter: Optional[LineChannel] = None) -> str:
-    """Store one webhook event; returns created | duplicate | updated | ignored | invalid."""
-    adapter = adapter or _adapter()
-    uid = ev.user_id(event)
-    if not uid or not ev.event_id(event) or not isinstance(event, dict):
-        return "ignored"
-    if event.get("type") in ev.RELATIONSHIP_EVENTS:
-        return _relationship(event, _name(adapter, uid) if event.get("type") == "follow" else "")
-    if _known(event):
-        return "duplicate"  # a redelivery: not even the content is fetched again
+def _inbound(event: dict[str, Any], destination: str, adapter: LineChannel, names: dict[str, str],
+             labels: dict[str, str]) -> Optional[Any]:
+    """The InboundMessage for a message (or unknown) event, its content fetched; None if it names nobody."""
     attachments, error = (), None
     if event.get("type") == "message":
         attachments, error = _attachments(adapter, event.get("message") or {})
-    msg = ev.to_inbound(event, destination, name=_name(adapter, uid), labels=_labels(),
-                        attachments=attachments, fetch_error=error)
-    if msg is None:
-        return "ignored"
-    try:
-        return ingest(msg).status
-    except IngestError as exc:
-        log.warning("LINE event %s not stored: %s", ev.event_id(event), exc)
-        return "invalid"
+    return ev.to_inbound(event, destination, name=_name(adapter, ev.user_id(event), names), labels=labels,
+                         attachments=attachments, fetch_error=error)
 
 
-def receive(payload: dict[str, Any]) -> dict[str, int]:
-    """Handle a verified webhook delivery; counts by outcome."""
-    adapter, counts = _adapter(), {}
-    for event in payload.get("events") or []:
-        outcome = handle_event(event, str(payload.get("destination") or ""), adapter) \
-            if isinstance(event, dict) else "ignored"
+def receive(payload: dict[str, Any], adapter: Optional[LineChannel] = None) -> dict[str, int]:
+    """Handle a verified webhook delivery; counts by outcome.
+
+    The delivery's messages go through ingest_batch (one transaction, subscribers get the batch);
+    a redelivered event is not even fetched again. Friendship events are applied after them, in
+    their order, each in its own transaction."""
+    adapter, counts = adapter or _adapter(), {}
+    destination = str(payload.get("destination") or "")
+
+    def count(outcome: str) -> None:
         counts[outcome] = counts.get(outcome, 0) + 1
+
+    events = [e for e in payload.get("events") or [] if isinstance(e, dict) and ev.user_id(e) and ev.event_id(e)]
+    counts_ignored = len(payload.get("events") or []) - len(events)
+    if counts_ignored:
+        counts["ignored"] = counts_ignored
+    known = _known([ev.event_id(e) for e in events]) if events else set()
+    names = _known_names(list({ev.user_id(e) for e in events})) if events else {}
+    labels = _labels()
+    batch, relationships = [], []
+    for event in events:
+        if event.get("type") in ev.RELATIONSHIP_EVENTS:
+            relationships.append(event)
+        elif ev.event_id(event) in known:
+            count("duplicate")
+        else:
+            msg = _inbound(event, destination, adapter, names, labels)
+            batch.append(msg) if msg is not None else count("ignored")
+    for result in ingest_batch(batch) if batch else []:
+        if isinstance(result, IngestError):
+            log.warning("LINE event not stored: %s", result)
+            count("invalid")
+        else:
+            count(result.status)
+    for event in relationships:
+        name = _name(adapter, ev.user_id(event), names) if event.get("type") == "follow" else ""
+        count(_relationship(event, name))
     return counts
 
 
