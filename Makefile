@@ -1,5 +1,5 @@
 # Tsunagu developer entry points.
-#   make run    install, migrate, seed demo data (first run only), serve
+#   make run    install, migrate, seed demo data (first run only), serve (make run PORT=8080)
 #   make test   install app + test deps and the test servers' Debian packages, run pytest
 #               (extra arguments: make test PYTEST_ARGS="tests/test_x.py -k foo")
 # Non-interactive throughout, so CI (CI=true, no stdin, root) runs the same targets.
@@ -9,6 +9,8 @@ PYTHON      := $(VENV)/bin/python
 PIP         := $(PYTHON) -m pip --disable-pip-version-check
 FLASK       := $(VENV)/bin/flask --app wsgi
 PYTEST_ARGS ?=
+HOST        ?= 127.0.0.1
+PORT        ?= 5000
 
 export DEBIAN_FRONTEND := noninteractive
 export PIP_NO_INPUT := 1
@@ -17,8 +19,8 @@ export PIP_NO_INPUT := 1
 
 run: install
 	$(FLASK) db upgrade
-	$(FLASK) seed-demo --if-empty
-	$(FLASK) serve
+	$(FLASK) seed-demo --if-empty --url http://$(HOST):$(PORT)
+	$(FLASK) serve --demo --host $(HOST) --port $(PORT)
 
 test: install-dev system-packages
 	$(PYTHON) -m pytest $(PYTEST_ARGS)

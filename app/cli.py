@@ -1,6 +1,7 @@
 """Command-line commands: `flask --app wsgi <command>` (users, tokens, demo data, serve, worker)."""
 from __future__ import annotations
 
+import logging
 import os
 
 import click
@@ -79,7 +80,9 @@ def revoke_token(token_id: int) -> None:
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has agents.")
 @click.option("--customers", default=200, show_default=True)
 @click.option("--seed", default=7, show_default=True, help="Random seed: the same seed, the same shop.")
-def seed_demo(if_empty: bool, customers: int, seed: int) -> None:
+@click.option("--url", default="http://127.0.0.1:5000", show_default=True,
+              help="Where the server will listen (printed in the sign-in line).")
+def seed_demo(if_empty: bool, customers: int, seed: int, url: str) -> None:
     """Fill the database with a believable Japanese subscription shop."""
     from app.demo import seed as seed_shop  # not `seed`: that name is the --seed option here
     from app.models import Agent
@@ -89,7 +92,7 @@ def seed_demo(if_empty: bool, customers: int, seed: int) -> None:
         return
     summary = seed_shop(customers=customers, seed=seed)
     click.echo(summary)
-    click.echo("Sign in at http://127.0.0.1:5000 as agent@demo.example (agent) or "
+    click.echo(f"Sign in at {url} as agent@demo.example (agent) or "
                "supervisor@demo.example (supervisor), password: tsunagu-demo")
 
 
@@ -109,19 +112,36 @@ def worker(once: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
 @click.option("--no-worker", is_flag=True, help="Do not run the worker inside the web process.")
-def serve(host: str, port: int, no_worker: bool) -> None:
+@click.option("--demo", is_flag=True, help="Trying Tsunagu out: replies go to a local mail server and a local "
+                                           "stand-in for X (when those are not configured), shown at /demo/mailbox.")
+def serve(host: str, port: int, no_worker: bool, demo: bool) -> None:
     """Serve web + Socket.IO (and, by default, the worker in a background thread)."""
     from app.extensions import socketio
     from app.worker import start_background
 
     app = current_app._get_current_object()
+    if demo:
+        from app.demo import sinks
+
+        started = sinks.start(app)
+        if started:
+            click.echo(f"Demo: replies by {' and '.join(started)} stay on this computer; "
+                       f"see them at http://{host}:{port}/demo/mailbox")
     if not no_worker and app.config.get("EMBEDDED_WORKER", True):
         start_background(app)
-    click.echo(f"Tsunagu is running at http://{host}:{port}")
+    # werkzeug's red "development server" banner alarms people trying the demo; we say it calmly.
+    logging.getLogger("werkzeug").addFilter(_quiet_dev_server_banner)
+    click.echo(f"Tsunagu is running at http://{host}:{port} — sign in at http://{host}:{port}/login")
+    click.echo("(The built-in server suits a trial or a small team; for production see README "
+               "'Production': gunicorn behind a proxy.)")
     # Flask's CLI marks the process so app.run() refuses to start a second server; this command
     # *is* the server (Socket.IO needs its own run loop), so lift the mark.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False)
+
+
+def _quiet_dev_server_banner(record: logging.LogRecord) -> bool:
+    return "This is a development server" not in str(record.getMessage())
 
 
 @bp.cli.group("poll")

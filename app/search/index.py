@@ -223,7 +223,10 @@ def open_or_create():
         try:
             return _usable_index(), False  # another worker made it while this one waited
         except Exception as exc:
-            current_app.logger.warning("search index unusable (%s); recreating it", exc)
+            if not (os.path.isdir(path) and os.listdir(path)):  # a fresh install: nothing to worry about
+                current_app.logger.info("creating the search index in %s", path)
+            else:
+                current_app.logger.warning("search index unusable (%s); recreating it", exc)
             return create_index(path), True
     finally:
         lock.release()
