@@ -125,6 +125,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(search_bp)
     app.register_blueprint(retention_bp)
     app.register_blueprint(commerce_hooks_bp)
+    from app.channels.line.routes import bp as line_bp
+
+    app.register_blueprint(line_bp)
     from app.macros import bp as macros_bp
 
     app.register_blueprint(macros_bp)
@@ -138,9 +141,15 @@ def register_blueprints(app: Flask) -> None:
     from app.attachments import bp as attachments_bp
 
     app.register_blueprint(attachments_bp)
+    from app.followup import bp as followup_bp
+
+    app.register_blueprint(followup_bp)
     from app.admin import bp as admin_bp
 
     app.register_blueprint(admin_bp)
+    from app.demo.mailbox import bp as demo_bp
+
+    app.register_blueprint(demo_bp)  # /demo/mailbox: only answers while the demo sinks run
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(cli_bp)
     csrf.exempt(api_bp)
@@ -161,6 +170,9 @@ def register_subscribers(app: Flask) -> None:
     from app.shop.delivery import register_worker_job
 
     register_worker_job()  # shop backend retries
+    from app.followup import register_worker_job as register_followup_job
+
+    register_followup_job()  # the daily follow-up run (idempotent, hourly)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -39,6 +39,9 @@ def seed(customers: int = 200, seed: int = 7, now: Optional[datetime] = None) ->
     conversations = plan_conversations(seed, plans, conversation_count(customers), taken, now)
     write_customers(plans, write_products(), jst_date(now))
     db.session.commit()
+    from app.demo.sla import seed_sla_policies
+
+    seed_sla_policies()  # before the conversations: their tickets get SLA clocks
     player = Player(random.Random(f"{seed}:play"))
     for conversation in conversations:
         player.play(conversation)
