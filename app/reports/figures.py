@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
+from flask_babel import gettext as _
 from sqlalchemy import Integer, case, cast, func, select
 
 from app.extensions import db
@@ -15,7 +16,18 @@ from app.models import OPEN_STATUSES, Agent, Coupon, SatisfactionResponse, Ticke
 from app.reports.metrics import Filters
 
 AGE_BUCKETS = ((0, 1), (1, 3), (3, 7), (7, 14), (14, None))  # days
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # machine keys (CSV, API)
+
+
+def weekday_labels() -> list[str]:
+    """Monday..Sunday in the viewer's language, for the page (WEEKDAYS stay the data's keys)."""
+    return [_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")]
+
+
+def age_labels() -> list[str]:
+    """The backlog's age buckets in the viewer's language ("0–1 d" is the data's key)."""
+    return [_("%(lo)d–%(hi)d days", lo=lo, hi=hi) if hi is not None else _("%(lo)d days or more", lo=lo)
+            for lo, hi in AGE_BUCKETS]
 
 
 def backlog_by_age(now: Optional[datetime] = None, f: Optional[Filters] = None) -> list[dict[str, Any]]:
@@ -50,7 +62,7 @@ def volume_heatmap(f: Filters) -> dict[str, Any]:
         dow = (cast(func.strftime("%w", TicketSLA.created_at, shift), Integer) + 6) % 7
         hour = cast(func.strftime("%H", TicketSLA.created_at, shift), Integer)
     dow, hour = dow.label("dow"), hour.label("hour")
-    grid = [[0] * 24 for _ in range(7)]
+    grid = [[0] * 24 for _day in range(7)]
     rows = db.session.execute(select(dow, hour, func.count()).where(*f.where()).group_by(dow, hour))
     for d, h, n in rows:
         grid[int(d)][int(h)] = int(n)
@@ -84,7 +96,7 @@ def save_rates(f: Filters) -> Optional[dict[str, list[dict[str, Any]]]]:
                       "save_rate": _rate(int(s or 0), int(d or 0))} for k, n, s, d, p in rows]
     rows = db.session.execute(select(RetentionCase.saved_by, func.count()).where(
         *where, RetentionCase.outcome == "saved").group_by(RetentionCase.saved_by)).all()
-    total_saved = sum(n for _, n in rows)
+    total_saved = sum(n for _key, n in rows)
     out["action"] = [{"key": k, "saved": n, "share": _rate(n, total_saved)} for k, n in rows]
     out["rule"] = [{"key": outcomes.rule(), "window_days": outcomes.window_days(), "label": outcomes.describe_rule()}]
     _agent_names(out["agent"])

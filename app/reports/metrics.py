@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Optional
 
+from flask_babel import gettext as _
 from sqlalchemy import Float, Integer, and_, case, cast, func, literal, select
 from sqlalchemy.dialects import postgresql
 
@@ -177,8 +178,8 @@ def _sqlite_percentiles(group_by: str, f: Filters, rows: dict[Any, Row], total: 
     key = _group_expr(group_by, f).label("key")
     query = _sampled(_base(group_by, f, [key, *(getattr(TicketSLA, n) for n in DURATIONS)]), step)
     width = len(DURATIONS)
-    values: dict[Any, list[list[float]]] = {k: [[] for _ in range(width)] for k in rows}
-    everything: list[list[float]] = [[] for _ in range(width)]
+    values: dict[Any, list[list[float]]] = {k: [[] for _i in range(width)] for k in rows}
+    everything: list[list[float]] = [[] for _i in range(width)]
     for rec in db.session.connection().execute(query).cursor.fetchall():
         bucket = values.get(rec[0])
         if bucket is None:
@@ -209,7 +210,7 @@ def _label(group_by: str, rows: dict[Any, Row]) -> None:
         ids = [k for k in rows if k is not None]
         names = {i: n for i, n in db.session.execute(select(Agent.id, Agent.name).where(Agent.id.in_(ids)))} if ids else {}
         for k, row in rows.items():
-            row.label = names.get(k, "—") if k is not None else "(unassigned)"
+            row.label = names.get(k, "—") if k is not None else _("(unassigned)")
     else:
         for k, row in rows.items():
             row.label = str(k) if k is not None else "—"

@@ -24,13 +24,13 @@ from app.retention.ranking import CustomerFacts, rank
 from app.retention.services import calendar, coupon_service, last_money_offer, preview_for
 
 REASON_LABELS = {
-    "surplus": _l("Product piling up (余っている)"), "not_effective": _l("Not effective (効果を感じない)"),
-    "unsuitable": _l("Doesn't suit (肌に合わない)"), "price": _l("Price"), "moving": _l("Moving"),
-    "temporary": _l("Temporary (旅行, 入院)"), "other": _l("Other"),
+    "surplus": _l("Product piling up"), "not_effective": _l("Not effective"),
+    "unsuitable": _l("Doesn't suit them"), "price": _l("Price"), "moving": _l("Moving"),
+    "temporary": _l("Temporary (travel, hospital stay)"), "other": _l("Other"),
 }
 OUTCOME_LABELS = {
-    "open": _l("Open"), "pending": _l("Awaiting outcome (結果待ち)"), "saved": _l("Saved (抑止成功)"), "cancelled": _l("Cancelled (抑止失敗)"),
-    "late_accepted": _l("Accepted late delivery (期間外受取了承)"), "dismissed": _l("Not a cancellation"),
+    "open": _l("Open"), "pending": _l("Awaiting outcome"), "saved": _l("Saved"), "cancelled": _l("Not saved (cancelled)"),
+    "late_accepted": _l("Accepted late delivery"), "dismissed": _l("Not a cancellation"),
 }
 BACKEND_STATUS_LABELS = {"pending": _l("Pending at shop"), "acked": _l("Applied"), "failed": _l("Failed")}
 WHY_LABELS = {
