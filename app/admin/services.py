@@ -16,7 +16,8 @@ from flask_babel import gettext
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
-from app.auth.services import end_sessions
+from app import bus
+from app.auth.services import deactivate_agent, end_sessions
 from app.extensions import db
 from app.models import ROLES, Agent, ApiToken, Team
 
@@ -109,10 +110,13 @@ def update_user(actor: Agent, agent: Agent, name: str, role: str, team_id: Optio
             raise AdminRefused(N_("You cannot take away your own admin role."))
         if agent.active and not _other_active_admins(agent):
             raise AdminRefused(N_("This is the last admin; make someone else admin first."))
+    before = (agent.role, agent.team_id)
     agent.name = (name or "").strip() or agent.name
     agent.role = role
     agent.team_id = _team_id(team_id)
     db.session.commit()
+    if before != (agent.role, agent.team_id):
+        bus.publish("agent.updated", agent_id=agent.id)  # their open sockets leave rooms they lost
     return agent
 
 
@@ -123,11 +127,11 @@ def set_active(actor: Agent, agent: Agent, active: bool) -> Agent:
             raise AdminRefused(N_("You cannot deactivate yourself."))
         if agent.role == "admin" and not _other_active_admins(agent):
             raise AdminRefused(N_("This is the last admin; make someone else admin first."))
-    agent.active = active
     if active:
+        agent.active = True
         db.session.commit()
     else:
-        end_sessions(agent)  # commits, then logs them out of every browser and socket
+        deactivate_agent(agent)  # commits, then ends every browser session and open socket
     return agent
 
 
