@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages whose servers the test-suite starts on loopback
-# (tests/servers/*): PostgreSQL, Dovecot IMAP, Chromium, Redis.
+# (tests/servers/*): PostgreSQL, Dovecot IMAP, Chromium, Redis; and a Japanese font for Chromium.
 #
 # Idempotent: each package is checked by the file the fixtures actually run, and
 # apt-get (update + install) only runs when something is missing. Services are
@@ -14,6 +14,8 @@ compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql
 [[ -x /usr/sbin/dovecot && -x /usr/lib/dovecot/imap ]] || missing+=(dovecot-imapd)
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
 [[ -x /usr/bin/redis-server ]] || missing+=(redis-server)
+# A Japanese font, so Chromium's screenshots (and axe's contrast checks) see real glyphs, not boxes.
+[[ -e /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf ]] || missing+=(fonts-ipafont-gothic)
 
 if ((${#missing[@]} == 0)); then
     exit 0
