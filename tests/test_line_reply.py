@@ -171,3 +171,11 @@ def test_a_reply_whose_answer_is_lost_is_unverified_not_pushed_again(chat, lines
     assert deliver_due() == {"unverified": 1}
     assert "single-use" in _item(message_id).last_error
     assert [d.mode for d in lineserver.delivered] == ["reply"] and not lineserver.requests_to("POST", "/push$")
+
+
+def test_the_ticket_page_shows_the_customer_blocked_us(chat, lineserver, client, agent, login_as):
+    ticket, uid = chat
+    post_delivery(client, lineserver.delivery(lineserver.event(uid, "unfollow")))
+    login_as(agent)
+    page = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    assert "Blocked our LINE account" in page or "LINE公式アカウントをブロック中" in page
