@@ -92,8 +92,11 @@ def intent_badge(ticket) -> Markup:
         return Markup('<span class="badge intent intent-skip">{}</span>').format(_("Skip one delivery"))
     if ticket.intent != "cancellation":
         return Markup("")
+    from app.retention.panel import REASON_LABELS  # here: retention imports this module
+
+    reason = REASON_LABELS.get(ticket.intent_reason, "") if ticket.intent_reason else ""
     return Markup('<span class="badge intent intent-cancellation" title="{}">{}</span>').format(
-        ticket.intent_reason or "", _("Cancellation"))
+        str(reason), _("Cancellation"))
 
 
 BADGES = {"channel": _badge_of("ch"), "status": _badge_of("st"), "priority": _badge_of("pr"),
