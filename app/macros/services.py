@@ -87,9 +87,14 @@ def variables(ticket: Ticket, agent: Agent, language: str) -> dict[str, Callable
     }
 
 
+#: Variables whose empty value would promise something that is not there (「」 for a coupon): they
+#: stay as typed, and a reply still containing them is refused.
+KEEP_WHEN_EMPTY = ("coupon_code",)
+
+
 def unfilled(text: str) -> list[str]:
-    """Known `{variable}` placeholders still in `text` (a reply about to be sent)."""
-    return list(dict.fromkeys(_PLACEHOLDER.findall(text or "")))
+    """KEEP_WHEN_EMPTY placeholders still in `text` (a reply about to be sent)."""
+    return [k for k in dict.fromkeys(_PLACEHOLDER.findall(text or "")) if k in KEEP_WHEN_EMPTY]
 
 
 def render(macro: Macro, ticket: Ticket, agent: Agent) -> str:
@@ -97,9 +102,9 @@ def render(macro: Macro, ticket: Ticket, agent: Agent) -> str:
 
 
 def render_checked(macro: Macro, ticket: Ticket, agent: Agent) -> tuple[str, list[str]]:
-    """(text, variables with no value for this ticket). A variable without a value stays as
+    """(text, KEEP_WHEN_EMPTY variables with no value for this ticket). Such a variable stays as
     typed (`{coupon_code}`), never an empty 「」 the customer would receive: the agent sees it in
-    the composer and fills it in or removes the sentence."""
+    the composer and fills it in or removes the sentence. Others without a value read as empty."""
     values = variables(ticket, agent, macro.language)
     cache: dict[str, str] = {}
     missing: list[str] = []
@@ -108,9 +113,9 @@ def render_checked(macro: Macro, ticket: Ticket, agent: Agent) -> tuple[str, lis
         key = match.group(1)
         if key not in cache:
             cache[key] = values[key]()
-            if not cache[key] and key not in missing:
+            if not cache[key] and key in KEEP_WHEN_EMPTY and key not in missing:
                 missing.append(key)
-        return cache[key] or match.group(0)
+        return cache[key] or (match.group(0) if key in KEEP_WHEN_EMPTY else "")
 
     return _PLACEHOLDER.sub(fill, macro.body), missing
 
