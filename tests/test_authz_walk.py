@@ -18,10 +18,11 @@ from tests.security_helpers import MARKER, build_world
 #: Reachable without a session; each guards itself (signature, signed token, or nothing to hide).
 PUBLIC = {
     "auth.login", "auth.language", "ops.healthz", "ops.readyz", "static", "api.openapi_document",
-    "calls.calls_webhook", "commerce_hooks.commerce_hook",
+    "calls.calls_webhook", "commerce_hooks.commerce_hook", "line.line_hook",
     "survey.show", "survey.comment", "survey.answer", "survey.pick",
     "admin.set_password",  # a signed one-time link; a forged token gets 404
     "tickets.favicon",  # a static icon
+    "followup.unsubscribe",  # a signed per-customer token (RFC 8058 one-click); a forged one gets 404
 }
 SUPERVISOR_ONLY = {
     "macros.index", "macros.edit", "macros.delete", "macros.terms", "macros.term_action",
@@ -33,6 +34,8 @@ SUPERVISOR_ONLY = {
     "admin.hub", "admin.users", "admin.user_new", "admin.user_edit", "admin.user_active", "admin.user_reset",
     "admin.teams", "admin.team_rename", "admin.channels",
     "customers.merge", "customers.merge_preview", "customers.merge_undo",
+    "line.status",
+    "followup.plans", "followup.edit_plan", "followup.edit_step", "followup.delete_step", "followup.report",
 }
 MISSING = 987654
 FORM = {"body": "x", "text": "x", "note": "x", "status": "closed", "priority": "urgent", "reason": "x",
@@ -46,7 +49,7 @@ def _ids(world, agent) -> dict:
         "attachment_id": world.png.id, "message_id": world.message.id, "item_id": world.outbox.id,
         "task_id": world.task.id, "coupon_id": MISSING, "post_id": MISSING, "macro_id": MISSING,
         "policy_id": MISSING, "closed_id": MISSING, "action_id": MISSING, "reason_id": MISSING,
-        "term_id": MISSING, "token_id": MISSING, "agent_id": MISSING, "team_id": MISSING, "section": "sla", "code": "ja", "token": "not-a-token", "score": 5,
+        "term_id": MISSING, "token_id": MISSING, "agent_id": MISSING, "team_id": MISSING, "plan_id": MISSING, "step_id": MISSING, "section": "sla", "code": "ja", "token": "not-a-token", "score": 5,
         "external_id": "ext-1", "action": "delete", "filename": "css/app.css",
     }
 

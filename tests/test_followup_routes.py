@@ -89,3 +89,21 @@ def test_the_customer_page_shows_the_unsubscribe(app, client, login_as, agent):
     assert page.status_code == 200 and b"followup-unsubscribed" not in page.data
     services.unsubscribe(customer.id)
     assert b"followup-unsubscribed" in client.get(f"/customers/{customer.id}").data
+
+
+def test_the_task_queue_cannot_close_a_tickets_callback(app, client, login_as, agent):
+    """/followup/tasks/<id> closes follow-up tasks only: a ticket's callback (maybe of another team)
+    stays behind its ticket's own check."""
+    from datetime import datetime, timedelta, timezone
+
+    from tests.factories import make_ticket
+    ticket, _message = make_ticket("折り返しのお電話をお願いします")
+    callback = Task(ticket_id=ticket.id, customer_id=ticket.customer_id, kind="callback",
+                    due_at=datetime.now(timezone.utc) + timedelta(hours=1), note="夕方に折り返し")
+    db.session.add(callback)
+    db.session.commit()
+    login_as(agent)
+    response = client.post(f"/followup/tasks/{callback.id}", data={"outcome": "done", "note": ""})
+    assert response.status_code == 404
+    db.session.expire_all()
+    assert db.session.get(Task, callback.id).done_at is None

@@ -9,7 +9,7 @@ from app.auth.access import supervisor_required
 from app.extensions import csrf, db
 from app.followup import bp, render, reports, services
 from app.followup.forms import DeleteForm, PlanForm, StepForm, TaskOutcomeForm
-from app.models import FollowupPlan, FollowupStep, Task
+from app.models import FollowupPlan, FollowupStep
 
 
 @bp.app_template_global("followup_consent")
@@ -92,7 +92,7 @@ def tasks():
 @login_required
 def finish_task(task_id: int):
     """Record a task as done or skipped (with why)."""
-    task = db.session.get(Task, task_id) or abort(404)
+    task = services.followup_task(task_id) or abort(404)
     form = TaskOutcomeForm()
     if form.validate_on_submit():
         try:

@@ -79,6 +79,13 @@ def tasks_due(limit: int = 200) -> list[tuple[Task, FollowupSend]]:
     return [(task, send) for task, send in rows]
 
 
+def followup_task(task_id: int) -> Optional[Task]:
+    """The task if a follow-up step made it; other tasks (a ticket's callbacks) are not ours to close
+    and stay behind their ticket's team check."""
+    return db.session.scalar(select(Task).join(FollowupSend, FollowupSend.task_id == Task.id)
+                             .where(Task.id == task_id))
+
+
 def finish_task(task: Task, agent: Agent, outcome: str, note: str = "") -> Task:
     """Mark a follow-up task done or skipped (with why); recorded on the customer's timeline."""
     if outcome not in ("done", "skipped"):
