@@ -164,6 +164,35 @@ def _merged(f: _Facts) -> str:
     return _("%(who)s merged customer %(source)s into this customer", who=f.who, source=source)
 
 
+def _unmerged(f: _Facts) -> str:
+    return _("%(who)s undid the merge of customer #%(source)s into #%(target)s", who=f.who,
+             source=f.get("source"), target=f.get("target"))
+
+
+def _line_follow(f: _Facts) -> str:
+    return _("The customer added our LINE account as a friend (or unblocked it)")
+
+
+def _line_unfollow(f: _Facts) -> str:
+    return _("The customer blocked our LINE account: LINE replies are stopped")
+
+
+def _followup_task(f: _Facts) -> str:
+    if f.event.kind.endswith("_skipped"):
+        return _("%(who)s skipped a follow-up task", who=f.who)
+    return _("%(who)s completed a follow-up task", who=f.who)
+
+
+def _followup_consent(f: _Facts) -> str:
+    return _("Consent to advertising mail recorded (%(source)s)", source=f.get("source") or _NONE)
+
+
+def _followup_unsubscribed(f: _Facts) -> str:
+    if f.get("via") == "one-click":
+        return _("The customer unsubscribed from advertising mail (one-click link in a mail)")
+    return _("The customer unsubscribed from advertising mail")
+
+
 def _listening(f: _Facts) -> str:
     return _("%(who)s made a ticket of an X post found by listening", who=f.who)
 
@@ -293,7 +322,10 @@ _RENDERERS: dict[str, Callable[[_Facts], Optional[str]]] = {
     "ticket.status": _ticket_status, "ticket.priority": _ticket_priority, "ticket.assigned": _ticket_assigned,
     "ticket.team": _ticket_team, "ticket.tags": _ticket_tags, "ticket.follow_up": _follow_up, "message.retry": _message_retry,
     "message.handled": _message_handled,
-    "reply.compliance_confirmed": _compliance, "customer.merged": _merged,
+    "reply.compliance_confirmed": _compliance, "customer.merged": _merged, "customer.unmerged": _unmerged,
+    "line.follow": _line_follow, "line.unfollow": _line_unfollow,
+    "followup.task_done": _followup_task, "followup.task_skipped": _followup_task,
+    "followup.consent": _followup_consent, "followup.unsubscribed": _followup_unsubscribed,
     "x.listening_ticket": _listening, "x.mentions_gap": _mentions_gap,
     "retention.flagged": _flagged, "retention.cleared": _cleared, "retention.reason": _reason,
     "retention.outcome": _outcome, "retention.maybe": _maybe, "retention.skip_requested": _skip_requested,
