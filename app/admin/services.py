@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from typing import Optional
 
 from flask import current_app
-from flask_babel import gettext
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from app import bus
 from app.auth.services import deactivate_agent, end_sessions
 from app.extensions import db
+from app.i18n import N_, Refused
 from app.models import ROLES, Agent, ApiToken, Team
 
 _SALT = "tsunagu.set-password"
@@ -26,20 +26,8 @@ _SALT = "tsunagu.set-password"
 LINK_MAX_AGE = 3 * 24 * 3600
 
 
-def N_(message: str) -> str:
-    """Mark a message for extraction; translated when shown (AdminRefused.translated)."""
-    return message
-
-
-class AdminRefused(ValueError):
+class AdminRefused(Refused):
     """A change that must not happen; str() is English, `translated()` is for the admin."""
-
-    def __init__(self, message: str, **params):
-        self.message, self.params = message, params
-        super().__init__(message % params if params else message)
-
-    def translated(self) -> str:
-        return gettext(self.message, **self.params)
 
 
 @dataclass(frozen=True)

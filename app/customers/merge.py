@@ -14,7 +14,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 
 from app import bus
-from app.customers.services import MergeRefused, N_, _primary_key, customer_tables
+from app.customers.services import MergeRefused, _primary_key, customer_tables
+from app.i18n import N_
 from app.extensions import db
 from app.models import Agent, Customer, Event, Identity, utcnow
 

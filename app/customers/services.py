@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from flask_babel import gettext
 from sqlalchemy import select, update
 
 from app import bus
 from app.commerce.services import CommerceSummary, customer_summary
 from app.extensions import db
+from app.i18n import N_, Refused
 from app.models import Agent, Customer, Event, Ticket, utcnow
 from app.customers.timeline import TimelineGroup, customer_timeline
 
@@ -50,20 +50,8 @@ def customer_page(agent: Agent, customer: Customer, focus_ticket_id: Optional[in
                         tickets=timeline.tickets)
 
 
-def N_(message: str) -> str:
-    """Mark a message for extraction; it is translated when shown (MergeRefused.translated)."""
-    return message
-
-
-class MergeRefused(ValueError):
+class MergeRefused(Refused):
     """A merge that must not happen; str() is English, `translated()` is for the agent."""
-
-    def __init__(self, message: str, **params):
-        self.message, self.params = message, params
-        super().__init__(message % params if params else message)
-
-    def translated(self) -> str:
-        return gettext(self.message, **self.params)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 
 from app import bus
+from app.i18n import N_
 from app.channels import registry
 from app.channels.base import OutboundMessage, PermanentFailure, TemporaryFailure, UnconfirmedDelivery
 from app.extensions import db
@@ -84,9 +85,6 @@ def claim_due(owner: str, limit: int = 20) -> list[int]:
     return claimed
 
 
-def N_(message: str) -> str:
-    """Mark a message for extraction; the reply path translates it when shown."""
-    return message
 
 
 #: Why a recipient is refused (English; the reply path translates them).

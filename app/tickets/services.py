@@ -12,7 +12,6 @@ from email.utils import make_msgid, parseaddr
 from typing import Any, Optional
 
 from flask import current_app
-from flask_babel import gettext
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -20,6 +19,7 @@ from app import bus, outbox
 from app.auth.access import can_see_ticket
 from app.channels import registry
 from app.extensions import db
+from app.i18n import N_, Refused
 from app.macros.checks import find_terms
 from app.models import (OPEN_STATUSES, PRIORITIES, STATUSES, Agent, Event, Message, OutboxItem, Tag,
                         Team, Ticket, utcnow)
@@ -29,23 +29,11 @@ REPLY_STATUSES = ("pending", "solved", "open")
 _TAG_SPLIT = re.compile(r"[,、，]")
 
 
-def N_(message: str) -> str:
-    """Mark a message for extraction; it is translated when shown (ActionRefused.translated)."""
-    return message
-
-
-class ActionRefused(ValueError):
+class ActionRefused(Refused):
     """The action is not possible (e.g. replying on a channel that cannot send).
 
     str() is the English message (logs, CLI); routes show `translated()` to the agent.
     """
-
-    def __init__(self, message: str, **params: Any):
-        self.message, self.params = message, params
-        super().__init__(message % params if params else message)
-
-    def translated(self) -> str:
-        return gettext(self.message, **self.params)
 
 
 def _event(agent: Agent, ticket: Ticket, kind: str, **data: Any) -> Event:

@@ -25,12 +25,10 @@ from linebot.v3.messaging.exceptions import ApiException
 from app.channels.base import (ChannelAdapter, DeliveryResult, OutboundMessage, PermanentFailure,
                                TemporaryFailure, UnconfirmedDelivery)
 from app.channels.line.client import api_client, data_client, timeout
+from app.i18n import N_
 
 #: Namespace of the retry keys (uuid5 of the outbox message): stable across retries and restarts.
 RETRY_KEY_NAMESPACE = uuid.UUID("6f1d3c52-7a0e-4b8e-9a55-2c1e0b7d4a10")
-def N_(message: str) -> str:
-    """Mark a message for extraction; the reply path translates it when shown."""
-    return message
 
 
 #: LINE's limit on one text message.
