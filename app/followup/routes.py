@@ -40,7 +40,7 @@ def edit_plan(plan_id: int | None = None):
                                       trigger=form.trigger.data, trigger_n=form.trigger_n.data or 1,
                                       active=form.active.data)
         except services.FollowupError as exc:
-            flash(str(exc), "error")
+            flash(exc.translated(), "error")
         else:
             flash(_("Plan saved."), "success")
             return redirect(url_for("followup.edit_plan", plan_id=plan.id))
@@ -63,7 +63,7 @@ def edit_step(plan_id: int, step_id: int | None = None):
                                purpose=form.purpose.data, offer=form.offer.data, language=form.language.data,
                                subject=form.subject.data or "", body=form.body.data)
         except services.FollowupError as exc:
-            flash(str(exc), "error")
+            flash(exc.translated(), "error")
         else:
             flash(_("Step saved."), "success")
             return redirect(url_for("followup.edit_plan", plan_id=plan.id))
@@ -98,7 +98,7 @@ def finish_task(task_id: int):
         try:
             services.finish_task(task, current_user, form.outcome.data, form.note.data or "")
         except services.FollowupError as exc:
-            flash(str(exc), "error")
+            flash(exc.translated(), "error")
         else:
             flash(_("Task recorded."), "success")
     return redirect(url_for("followup.tasks"))

@@ -11,14 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
+from app.i18n import N_, Refused
 from app.models import (Agent, Customer, Event, FollowupPlan, FollowupSend, FollowupStep, MailConsent,
                         Task, utcnow)
 from app.models.followup import PURPOSES, STEP_KINDS, TRIGGERS
 from app.sla.business_time import default_calendar
 
 
-class FollowupError(ValueError):
-    """A refused change (the message is shown to the user)."""
+class FollowupError(Refused):
+    """A refused change; routes flash `translated()`."""
 
 
 def all_plans() -> list[FollowupPlan]:
@@ -28,9 +29,9 @@ def all_plans() -> list[FollowupPlan]:
 def save_plan(plan: Optional[FollowupPlan], agent: Agent, *, name_ja: str, name_en: str, trigger: str,
               trigger_n: int = 1, active: bool = True) -> FollowupPlan:
     if trigger not in TRIGGERS:
-        raise FollowupError("unknown trigger")
+        raise FollowupError(N_("Unknown trigger."))
     if not name_ja.strip():
-        raise FollowupError("a Japanese name is required")
+        raise FollowupError(N_("A Japanese name is required."))
     if plan is None:
         plan = FollowupPlan(created_by_id=agent.id)
         db.session.add(plan)
@@ -43,11 +44,11 @@ def save_plan(plan: Optional[FollowupPlan], agent: Agent, *, name_ja: str, name_
 def save_step(plan: FollowupPlan, step: Optional[FollowupStep], *, delay_days: int, kind: str,
               purpose: str, offer: bool, language: str, subject: str, body: str) -> FollowupStep:
     if kind not in STEP_KINDS or purpose not in PURPOSES:
-        raise FollowupError("unknown step kind or purpose")
+        raise FollowupError(N_("Unknown step kind or purpose."))
     if offer and purpose != "advertising":
-        raise FollowupError("an offer is advertising")
+        raise FollowupError(N_("An offer is advertising: mark the step as advertising."))
     if kind == "email" and not subject.strip():
-        raise FollowupError("a mail needs a subject")
+        raise FollowupError(N_("A mail needs a subject."))
     if step is None:
         step = FollowupStep(plan=plan)
         db.session.add(step)
@@ -89,11 +90,11 @@ def followup_task(task_id: int) -> Optional[Task]:
 def finish_task(task: Task, agent: Agent, outcome: str, note: str = "") -> Task:
     """Mark a follow-up task done or skipped (with why); recorded on the customer's timeline."""
     if outcome not in ("done", "skipped"):
-        raise FollowupError("unknown outcome")
+        raise FollowupError(N_("Unknown outcome."))
     if outcome == "skipped" and not note.strip():
-        raise FollowupError("say why the task is skipped")
+        raise FollowupError(N_("Say why the task is skipped."))
     if task.done_at is not None:
-        raise FollowupError("the task is already closed")
+        raise FollowupError(N_("The task is already closed."))
     task.done_at = utcnow()
     db.session.add(Event(customer_id=task.customer_id, kind=f"followup.task_{outcome}", actor_id=agent.id,
                          data={"task_id": task.id}, note=note.strip()))
