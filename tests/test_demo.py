@@ -144,3 +144,16 @@ def test_same_seed_same_shop():
     # A week later the same seed brings the same people (their history is relative to the day).
     later = plan_customers(7, 30, now + timedelta(days=7), Taken())
     assert [(c.person.name, c.person.email) for c in later] == [(name, email) for name, email, *_ in first[0]]
+
+
+def test_one_demo_customer_reached_us_on_email_phone_and_x(runner, client):
+    """The cross-channel story: one customer, three channels, one timeline on the customer page."""
+    _seed(runner)
+    channels = db.session.execute(
+        select(Message.customer_id, func.count(func.distinct(Message.channel)))
+        .where(Message.direction == "in", Message.channel.in_(("email", "phone", "x")))
+        .group_by(Message.customer_id)).all()
+    customer_id = next(cid for cid, n in channels if n == 3)
+    client.post("/login", data={"email": "agent@demo.example", "password": data.PASSWORD})
+    page = client.get(f"/customers/{customer_id}").get_data(as_text=True)
+    assert "定期便がまだ届きません" in page and "通話メモ" in page and "発送されてますか" in page

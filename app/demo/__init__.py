@@ -45,6 +45,9 @@ def seed(customers: int = 200, seed: int = 7, now: Optional[datetime] = None) ->
     player = Player(random.Random(f"{seed}:play"))
     for conversation in conversations:
         player.play(conversation)
+    from app.demo.crosschannel import play_cross_channel
+
+    play_cross_channel(now)  # one customer on X, email and phone: three tickets, one timeline
     from app.macros.services import seed_demo_macros
 
     seed_demo_macros()  # canned replies and the reply-check starter dictionary
