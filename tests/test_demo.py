@@ -89,10 +89,11 @@ def test_seed_demo_shop_and_conversations_are_consistent(runner):
         if m.direction != "in":
             assert m.author_id is not None and m.content_hash == ""
 
-    # Agents' replies are history: recorded as sent, never waiting for the worker.
+    # Agents' replies are history: recorded as sent, never waiting for the worker, except the two
+    # the mail server refused on purpose (the inbox's "delivery failed" view has something to show).
     replies = [m for m in messages if m.direction == "out"]
-    assert replies and all(m.outbox is not None and m.outbox.status == "sent" for m in replies)
-    assert db.session.scalar(select(func.count(OutboxItem.id)).where(OutboxItem.status != "sent")) == 0
+    assert replies and all(m.outbox is not None and m.outbox.status in ("sent", "failed") for m in replies)
+    assert db.session.scalar(select(func.count(OutboxItem.id)).where(OutboxItem.status != "sent")) == 2
     assert all(m.outbox is None for m in messages if m.direction == "internal")
     assert deliver_due() == {}
 
@@ -104,8 +105,11 @@ def test_seed_demo_shop_and_conversations_are_consistent(runner):
         assert ticket.created_at == min(m.created_at for m in own)
         assert ticket.last_activity_at >= max(m.created_at for m in own)
         assert ticket.last_agent_message_at == (max(outs) if outs else None)
-        if outs:
-            assert ticket.first_response_at == min(outs) or ticket.channel == "phone"
+        delivered = [m.created_at for m in own if m.direction == "out" and m.outbox.status == "sent"]
+        if delivered:  # a refused reply never counts as the answer
+            assert ticket.first_response_at == min(delivered) or ticket.channel == "phone"
+        elif outs:
+            assert ticket.first_response_at is None
         if ticket.status in ("solved", "closed"):
             assert ticket.solved_at is not None
         if ticket.status == "closed":
@@ -157,3 +161,14 @@ def test_one_demo_customer_reached_us_on_email_phone_and_x(runner, client):
     client.post("/login", data={"email": "agent@demo.example", "password": data.PASSWORD})
     page = client.get(f"/customers/{customer_id}").get_data(as_text=True)
     assert "定期便がまだ届きません" in page and "通話メモ" in page and "発送されてますか" in page
+
+
+def test_the_demo_has_listening_posts_and_replies_that_failed(runner):
+    from app.models import ListeningPost
+
+    _seed(runner)
+    assert db.session.scalar(select(func.count(ListeningPost.id))) >= 4
+    failed = db.session.scalars(select(OutboxItem).where(OutboxItem.status == "failed")).all()
+    assert len(failed) == 2
+    for item in failed:
+        assert "550" in item.last_error and item.message.ticket.status == "open"

@@ -45,9 +45,10 @@ def seed(customers: int = 200, seed: int = 7, now: Optional[datetime] = None) ->
     player = Player(random.Random(f"{seed}:play"))
     for conversation in conversations:
         player.play(conversation)
-    from app.demo.crosschannel import play_cross_channel
+    from app.demo.crosschannel import play_cross_channel, seed_listening_and_failed_sends
 
     play_cross_channel(now)  # one customer on X, email and phone: three tickets, one timeline
+    seed_listening_and_failed_sends(now)
     from app.macros.services import seed_demo_macros
 
     seed_demo_macros()  # canned replies and the reply-check starter dictionary

@@ -89,3 +89,39 @@ def play_cross_channel(now: datetime) -> Optional[int]:
         sender=Sender("phone", phone.display or phone.value, customer.name, phone.display or phone.value),
         created_at=called, body_text=note, meta={"direction": "inbound", "duration_seconds": 312}))
     return customer.id
+
+
+#: Brand mentions the X keyword search found (nobody wrote to the shop: agents decide).
+LISTENING = (
+    ("midori_no_asa", "みどりの朝", "みどり堂の青汁、3か月続けたら朝の目覚めが違う気がする。粉っぽくないのがいい"),
+    ("hadaka_skin", "はだか肌ログ", "みどり堂の化粧水、定期の2回目届いた。乾燥の季節に助かる…けど次回の発送日どこで確認するんだろ"),
+    ("sumire_mama", "すみれママ👶", "みどり堂の乳酸菌サプリ、子どもが飲み込みにくいって。粒小さくならないかな"),
+    ("ken_greens", "Ken (green juice)", "Trying the midorido aojiru trial — tastes better than expected, shipping took 4 days though"),
+)
+
+
+def seed_listening_and_failed_sends(now: datetime) -> None:
+    """Posts for the listening screen, and two replies the mail server refused (red in the inbox)."""
+    from app.models import Agent, ListeningPost
+    from app.outbox.service import give_up
+    from app.tickets.services import add_reply
+
+    for n, (handle, name, text) in enumerate(LISTENING):
+        post_id = f"1866{n:02d}{customer_seed(handle):010d}"
+        db.session.add(ListeningPost(post_id=post_id, author_id=f"90{customer_seed(handle):08d}",
+                                     author_handle=handle, author_name=name, text=text,
+                                     url=f"https://x.com/{handle}/status/{post_id}", keywords=["みどり堂"],
+                                     posted_at=now - timedelta(hours=2 + 7 * n)))
+    db.session.commit()
+    supervisor = db.session.scalar(select(Agent).where(Agent.email == "supervisor@demo.example"))
+    tickets = db.session.scalars(select(Ticket).where(Ticket.channel == "email", Ticket.status == "open")
+                                 .order_by(Ticket.id.desc()).limit(2))
+    for ticket in list(tickets):
+        message = add_reply(ticket.assignee or supervisor, ticket, f"{ticket.customer.name.split(' ')[0]}様\n\nお問い合わせありがとうございます。"
+                                           "内容を確認のうえ、改めてご連絡いたします。", confirmed=True)
+        give_up(message.outbox.id, "550 5.1.1 Recipient address rejected: User unknown in virtual mailbox table")
+
+
+def customer_seed(text: str) -> int:
+    """A stable small number from a string (post ids that look real and never collide)."""
+    return sum(ord(c) * (i + 7) for i, c in enumerate(text)) % 10_000_000_000

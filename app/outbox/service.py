@@ -240,6 +240,11 @@ def _give_up(item: OutboxItem, detail: str, status: str = "failed") -> str:
     return status
 
 
+def give_up(item_id: int, detail: str) -> str:
+    """Record a permanent failure learnt outside the worker (the demo's refused addresses)."""
+    return _give_up(db.session.get(OutboxItem, item_id), detail)
+
+
 #: Rows that need an agent: given up on, or probably sent but unconfirmed.
 ATTENTION = ("failed", "unverified")
 
