@@ -466,7 +466,7 @@ def test_a_colleagues_panel_follows_live_and_stops_offering_the_skip(app, live_s
     for page in (mine, theirs):
         page.goto(f"{live_server}/tickets/{ticket.id}")
         page.wait_for_selector(".retention-ladder .kind-skip button")
-    theirs.wait_for_function("window.Tsunagu && window.Tsunagu.socket && window.Tsunagu.socket.connected")
+    theirs.wait_for_function("() => !!(window.Tsunagu && window.Tsunagu.socket && window.Tsunagu.socket.connected)")
     theirs.wait_for_timeout(300)  # the room join answers right after connect
     mine.click(".retention-ladder .kind-skip button[type=submit]")
     mine.wait_for_selector(".retention-done")

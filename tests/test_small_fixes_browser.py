@@ -27,7 +27,7 @@ def test_a_coupon_approval_reaches_the_agents_open_ticket(app, live_server, new_
     page = _signed_in(new_context, live_server, agent)
     page.goto(f"{live_server}/tickets/{ticket.id}")
     page.wait_for_selector(f"#coupons [data-coupon-id='{request.id}'].coupon-requested")
-    page.wait_for_function("window.Tsunagu && window.Tsunagu.socket && window.Tsunagu.socket.connected")
+    page.wait_for_function("() => !!(window.Tsunagu && window.Tsunagu.socket && window.Tsunagu.socket.connected)")
     page.wait_for_timeout(300)  # the join of the ticket room is acknowledged asynchronously
 
     coupon = services.decide(supervisor, request.id, approve=True, note="不着2回のため承認")
