@@ -1,7 +1,6 @@
 """Coupon limits under concurrency: threads, each with its own app context and connection."""
 from __future__ import annotations
 
-import threading
 
 from sqlalchemy import func, select
 
@@ -10,31 +9,9 @@ from app.extensions import db
 from app.models import Agent, Coupon, CouponBudget, Ticket
 from tests.coupon_helpers import coupon_input, ticket_for_new_customer
 from tests.factories import make_agent
+from tests.race_helpers import run_together
 
 THREADS = 6
-
-
-def _run_together(app, jobs):
-    """Start every job at the same moment in its own thread; return results or exceptions."""
-    barrier = threading.Barrier(len(jobs))
-    results: list = [None] * len(jobs)
-
-    def run(i, job):
-        with app.app_context():
-            try:
-                barrier.wait()
-                results[i] = job()
-            except Exception as exc:  # reported by the test
-                results[i] = exc
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
 
 
 def _issue_job(agent_id, ticket_id, value, key=""):
@@ -55,7 +32,7 @@ def _set(supervisor, **values):
 def test_concurrent_issues_cannot_exceed_the_budget(app, backend, agent, supervisor):
     _set(supervisor, monthly_budget_yen=1500)
     tickets = [ticket_for_new_customer().id for _ in range(THREADS)]
-    results = _run_together(app, [_issue_job(agent.id, t, 500) for t in tickets])
+    results = run_together(app, [_issue_job(agent.id, t, 500) for t in tickets])
     assert sorted(results) == ["issued"] * 3 + ["requested"] * 3, results
     db.session.expire_all()
     assert db.session.scalar(select(CouponBudget.spent_yen)) == 1500
@@ -67,13 +44,13 @@ def test_concurrent_agents_cannot_exceed_the_customer_limit(app, backend, superv
     _set(supervisor, customer_limit=1, cancellation_may_exceed=False)
     ticket = ticket_for_new_customer()
     agents = [make_agent("agent").id for _ in range(THREADS)]
-    results = _run_together(app, [_issue_job(a, ticket.id, 300) for a in agents])
+    results = run_together(app, [_issue_job(a, ticket.id, 300) for a in agents])
     assert sorted(results) == ["issued"] + ["requested"] * (THREADS - 1), results
 
 
 def test_a_concurrent_double_submit_stores_one_coupon(app, backend, agent):
     ticket = ticket_for_new_customer()
-    results = _run_together(app, [_issue_job(agent.id, ticket.id, 500, "double-click")] * 2)
+    results = run_together(app, [_issue_job(agent.id, ticket.id, 500, "double-click")] * 2)
     assert results == ["issued", "issued"], results
     db.session.expire_all()
     assert db.session.scalar(select(func.count(Coupon.id))) == 1
@@ -93,7 +70,7 @@ def test_concurrent_approvals_decide_once(app, backend, agent):
                 return exc.code
         return job
 
-    results = _run_together(app, [approve(s) for s in supervisors])
+    results = run_together(app, [approve(s) for s in supervisors])
     assert sorted(results) == ["already_decided"] * 3 + ["issued"], results
     db.session.expire_all()
     assert db.session.scalar(select(CouponBudget.spent_yen)) == 5000

@@ -1,7 +1,6 @@
 """Executing retention actions from a ticket (local backend): records, drafts, outcomes, the panel."""
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -12,6 +11,7 @@ from app.extensions import db
 from app.models import Agent, Coupon, Event, RetentionCase, Subscription, SubscriptionAction, Team, Ticket
 from app.retention import panel, services
 from app.retention.actions import ActionError
+from tests.race_helpers import run_together
 from tests.factories import PASSWORD, make_agent, make_ticket
 from tests.live import live_server  # noqa: F401  (fixture)
 from tests.retention_helpers import make_product, make_subscription, req  # noqa: F401  (fixture)
@@ -316,25 +316,7 @@ def test_cancel_from_a_stale_panel_still_goes_through(agent):
 
 
 def _race(app, jobs):
-    barrier = threading.Barrier(len(jobs))
-    results: list = [None] * len(jobs)
-
-    def run(i, job):
-        with app.test_request_context():
-            try:
-                barrier.wait()
-                results[i] = job()
-            except Exception as exc:  # the test reads it
-                results[i] = exc
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
+    return run_together(app, jobs, request=True)
 
 
 def _execute_job(agent_id, ticket_id, kind, params, sub_id, version, key):
