@@ -175,38 +175,33 @@ def take(ticket_id: int):
     return _back(ticket)
 
 
-@bp.route("/outbox/<int:item_id>/retry", methods=["POST"])
-@login_required
-def retry(item_id: int):
-    """Send a failed message again."""
+def _outbox_action(item_id: int, action, done: str):
+    """Run `action(agent, item_id)` on one outbox row of a ticket the agent may see."""
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        item = retry_delivery(_agent(), item_id)
+        item = action(_agent(), item_id)
     except LookupError:
         abort(404)
     except ActionRefused as exc:
         flash(exc.translated(), "error")
         return redirect(request.referrer or url_for("tickets.inbox"))
-    flash(_("The message is queued again."), "success")
+    flash(done, "success")
     return redirect(url_for("tickets.show", ticket_id=item.message.ticket_id, _anchor=f"m{item.message_id}"))
+
+
+@bp.route("/outbox/<int:item_id>/retry", methods=["POST"])
+@login_required
+def retry(item_id: int):
+    """Send a failed message again."""
+    return _outbox_action(item_id, retry_delivery, _("The message is queued again."))
 
 
 @bp.route("/outbox/<int:item_id>/handled", methods=["POST"])
 @login_required
 def handled(item_id: int):
     """A failed or unconfirmed message was dealt with another way."""
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        item = mark_delivery_handled(_agent(), item_id)
-    except LookupError:
-        abort(404)
-    except ActionRefused as exc:
-        flash(exc.translated(), "error")
-        return redirect(request.referrer or url_for("tickets.inbox"))
-    flash(_("Marked as handled."), "success")
-    return redirect(url_for("tickets.show", ticket_id=item.message.ticket_id, _anchor=f"m{item.message_id}"))
+    return _outbox_action(item_id, mark_delivery_handled, _("Marked as handled."))
 
 
 @bp.route("/favicon.ico")
