@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from app.extensions import db
 from app.models.base import UTCDateTime, utcnow
@@ -61,6 +61,11 @@ class Identity(db.Model):
     name: Mapped[str] = mapped_column(String(200), default="")
     #: A hard bounce was received for this address (LINE: the user blocked / unfollowed us).
     bouncing: Mapped[bool] = mapped_column(default=False)
+    #: Profile picture the channel gave (LINE profile API's pictureUrl), and a small copy of it
+    #: served by us (the page's CSP allows only our own images); None when absent or too large.
+    picture_url: Mapped[Optional[str]] = mapped_column(String(1000))
+    picture: Mapped[Optional[bytes]] = deferred(mapped_column(LargeBinary))
+    picture_type: Mapped[Optional[str]] = mapped_column(String(50))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     customer: Mapped[Customer] = relationship(back_populates="identities")
