@@ -342,6 +342,9 @@
         if (fresh && old) { old.parentNode.replaceChild(fresh, old); }
       }).catch(function () {});
     });
+    socket.on("ticket.revoked", function (data) {
+      if (data.ticket_id === ticketId) { showRevoked(); }
+    });
     socket.on("message.status", function (data) {
       if (data.ticket_id === ticketId) { refreshMessage(data.message_id); }
     });
@@ -354,6 +357,23 @@
     });
     window.Tsunagu = window.Tsunagu || {};
     window.Tsunagu.socket = socket;
+  }
+
+  /* The ticket moved out of my reach (reassigned to another team, my role changed): the server has
+     stopped sending its updates, so the page says so and its forms stop posting (the server would
+     refuse them anyway). */
+  function showRevoked() {
+    if (!view || view.querySelector("[data-revoked]")) { return; }
+    var box = document.createElement("p");
+    box.setAttribute("data-revoked", "");
+    box.className = "revoked-banner";
+    box.setAttribute("role", "alert");
+    box.textContent = t("revoked", "You can no longer see this ticket: it was moved out of your reach. Updates have stopped.");
+    view.insertBefore(box, view.firstChild);
+    Array.prototype.forEach.call(view.querySelectorAll("form button, form input, form textarea, form select"), function (el) {
+      if (el.type !== "hidden") { el.disabled = true; }
+    });
+    renderPresence([], myId);
   }
 
   /* A reply of mine did not reach the customer: a banner (role=alert) linking to the message. */
