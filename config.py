@@ -42,6 +42,9 @@ class Config:
     LANGUAGES = ["ja", "en"]
     REDIS_URL = os.environ.get("REDIS_URL")
     SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR") or str(INSTANCE_DIR / "search-index")
+    #: "whoosh" (an index directory on local disk, the default) or "postgres" (tsvector tables in
+    #: the PostgreSQL database, written in the message's transaction; see app/search/pg/).
+    SEARCH_BACKEND = os.environ.get("SEARCH_BACKEND", "whoosh").strip().lower() or "whoosh"
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -142,6 +145,10 @@ class Config:
     LINE_HTTP_TIMEOUT = env_int("LINE_HTTP_TIMEOUT", 10)
     #: Share of the monthly push quota from which supervisors see a warning.
     LINE_QUOTA_WARN_AT = float(os.environ.get("LINE_QUOTA_WARN_AT", "0.8"))
+    #: Days the signed public URLs of images sent on LINE stay valid (LINE apps fetch them lazily).
+    LINE_MEDIA_URL_DAYS = env_int("LINE_MEDIA_URL_DAYS", 14)
+    #: Largest LINE profile picture downloaded (a small copy is kept on the identity).
+    LINE_PICTURE_MAX_BYTES = env_int("LINE_PICTURE_MAX_BYTES", 2 * 1024 * 1024)
     #: Public-reply guard: order-number (case-insensitive) and coupon-code (case-sensitive code)
     #: patterns, Python regex applied to NFKC text.
     X_PII_ORDER_PATTERN = os.environ.get(

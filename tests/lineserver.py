@@ -6,6 +6,8 @@ A real HTTP server (werkzeug, in a thread), serving both the API host and the da
 - POST /v2/bot/message/push             `to`, messages; X-Line-Retry-Key (UUID): a key already
                                         accepted answers 409 with x-line-accepted-request-id
 - GET  /v2/bot/profile/:userId          displayName, pictureUrl (404 for strangers)
+- GET  /picture/:userId                 the profile picture (a PNG), as LINE's CDN serves it
+- messages: text, and image messages whose URLs must be https (LINE refuses others)
 - GET  /v2/bot/message/:id/content      the bytes of an image / file the user "sent"
 - GET  /v2/bot/message/quota            {"type": "limited", "value": N}
 - GET  /v2/bot/message/quota/consumption {"totalUsage": pushes so far + `used_before`}
@@ -65,6 +67,8 @@ class Delivered:
     to: str
     texts: list[str]
     retry_key: Optional[str] = None
+    #: (originalContentUrl, previewImageUrl) of the image messages, in order.
+    images: list[tuple[str, str]] = field(default_factory=list)
 
 
 class _Quiet(WSGIRequestHandler):
@@ -76,6 +80,17 @@ def sign(body: bytes, secret: str = SECRET) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
+def png(color: tuple[int, int, int] = (6, 199, 85), size: tuple[int, int] = (48, 48)) -> bytes:
+    """A small real PNG (Pillow), for pictures and agents' images."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("RGB", size, color).save(out, "PNG")
+    return out.getvalue()
+
+
 def user_id(n: int) -> str:
     return "U" + hashlib.md5(f"user-{n}".encode()).hexdigest()
 
@@ -84,6 +99,7 @@ class LineServer:
     def __init__(self, quota: int = 200, used_before: int = 0):
         self.quota, self.used_before = quota, used_before
         self.profiles: dict[str, dict[str, Any]] = {}
+        self.pictures: dict[str, bytes] = {}
         self.contents: dict[str, tuple[bytes, str]] = {}
         self.tokens: dict[str, dict[str, Any]] = {}  #: reply token -> {"at": time, "used": bool}
         self.accepted_keys: dict[str, str] = {}  #: retry key -> request id
@@ -107,7 +123,9 @@ class LineServer:
     def add_user(self, name: str, n: Optional[int] = None, picture: bool = True) -> str:
         uid = user_id(n if n is not None else len(self.profiles) + 1)
         self.profiles[uid] = {"userId": uid, "displayName": name, "language": "ja",
-                              **({"pictureUrl": f"https://profile.line-scdn.test/{uid}"} if picture else {})}
+                              **({"pictureUrl": f"{self.url}/picture/{uid}"} if picture else {})}
+        if picture:
+            self.pictures[uid] = png((len(self.profiles) * 40 % 256, 120, 200))
         return uid
 
     def next_id(self) -> str:
@@ -179,6 +197,9 @@ class LineServer:
         return response(environ, start_response)
 
     def _dispatch(self, req: Request, payload: dict[str, Any]) -> Response:
+        if match := re.fullmatch(r"/picture/(U[0-9a-f]{32})", req.path):  # the CDN: no token
+            found = self.pictures.get(match.group(1))
+            return Response(found, mimetype="image/png") if found else self._json({"message": "Not found"}, 404)
         if req.headers.get("Authorization") != f"Bearer {ACCESS_TOKEN}":
             return self._json({"message": "Authentication failed"}, 401)
         fault = self._fault(req)
@@ -217,9 +238,23 @@ class LineServer:
 
     def _texts(self, payload: dict[str, Any]) -> Optional[list[str]]:
         messages = payload.get("messages") or []
-        if not messages or len(messages) > 5 or any(m.get("type") != "text" or not m.get("text") for m in messages):
+        if not messages or len(messages) > 5 or any(not self._valid(m) for m in messages):
             return None
-        return [m["text"] for m in messages]
+        return [m["text"] for m in messages if m["type"] == "text"]
+
+    @staticmethod
+    def _valid(message: dict[str, Any]) -> bool:
+        if message.get("type") == "text":
+            return bool(message.get("text"))
+        if message.get("type") == "image":
+            urls = (message.get("originalContentUrl") or "", message.get("previewImageUrl") or "")
+            return all(u.startswith("https://") and len(u) <= 2000 for u in urls)
+        return False
+
+    @staticmethod
+    def _images(payload: dict[str, Any]) -> list[tuple[str, str]]:
+        return [(m["originalContentUrl"], m["previewImageUrl"]) for m in payload.get("messages") or []
+                if m.get("type") == "image"]
 
     def _reply(self, payload: dict[str, Any]) -> Response:
         with self._lock:
@@ -230,7 +265,7 @@ class LineServer:
             if texts is None:
                 return self._json({"message": "The request body has 1 error(s)"}, 400)
             token["used"] = True
-            self.delivered.append(Delivered("reply", payload["replyToken"], texts))
+            self.delivered.append(Delivered("reply", payload["replyToken"], texts, images=self._images(payload)))
         return self._json({"sentMessages": [{"id": self.next_id(), "quoteToken": uuid.uuid4().hex}]})
 
     def _push(self, req: Request, payload: dict[str, Any]) -> Response:
@@ -251,7 +286,7 @@ class LineServer:
             request_id = str(uuid.uuid4())
             if key is not None:
                 self.accepted_keys[key] = request_id
-            self.delivered.append(Delivered("push", payload["to"], texts, key))
+            self.delivered.append(Delivered("push", payload["to"], texts, key, images=self._images(payload)))
         return self._json({"sentMessages": [{"id": self.next_id(), "quoteToken": uuid.uuid4().hex}]},
                           x_line_request_id=request_id)
 

@@ -23,6 +23,7 @@ NEEDS = {
     "api.messages_create": "messages:write", "api.calls_create": "calls:write",
     "api.products_put": "commerce:write", "api.customers_put": "commerce:write",
     "api.orders_put": "commerce:write", "api.subscriptions_put": "commerce:write",
+    "api.line_links_create": "commerce:write",
 }
 ALL = ["read", "messages:write", "calls:write", "commerce:write"]
 #: name -> (scopes, integration); None scopes: the default of a person's token
@@ -50,6 +51,7 @@ BODIES = {
     "api.customers_put": {"name": "佐藤 美咲", "email": "misaki@example.jp"},
     "api.orders_put": {"ordered_at": "2025-09-01T11:00:00+09:00", "email": "misaki@example.jp", "total": 2480},
     "api.subscriptions_put": {"product_external_id": "P-scope", "email": "misaki@example.jp"},
+    "api.line_links_create": {"line_user_id": "U" + "5c" * 16, "member_id": "SC-1"},
 }
 
 

@@ -9,3 +9,4 @@ from app.api import auth, calls, customers, messages, spec, tickets  # noqa: E40
 from app.api import search  # noqa: E402,F401  (GET /search; app/search owns the logic)
 from app.api import commerce  # noqa: E402,F401  (PUT products/customers/orders/subscriptions)
 from app.api import reports  # noqa: E402,F401  (GET /reports/sla; app/reports owns the figures)
+from app.api import line  # noqa: E402,F401  (POST /line/links; app/channels/line owns the logic)

@@ -177,6 +177,13 @@ def _line_unfollow(f: _Facts) -> str:
     return _("The customer blocked our LINE account: LINE replies are stopped")
 
 
+def _line_linked(f: _Facts) -> str:
+    key = f"{_('member id') if f.get('via') == 'member_id' else _('order number')} {f.get('key')}"
+    if f.get("source") == "api":
+        return _("The shop's system linked a LINE user to this customer (%(key)s)", key=key)
+    return _("%(who)s linked a LINE user to this customer (%(key)s)", who=f.who, key=key)
+
+
 def _followup_task(f: _Facts) -> str:
     if f.event.kind.endswith("_skipped"):
         return _("%(who)s skipped a follow-up task", who=f.who)
@@ -323,7 +330,7 @@ _RENDERERS: dict[str, Callable[[_Facts], Optional[str]]] = {
     "ticket.team": _ticket_team, "ticket.tags": _ticket_tags, "ticket.follow_up": _follow_up, "message.retry": _message_retry,
     "message.handled": _message_handled,
     "reply.compliance_confirmed": _compliance, "customer.merged": _merged, "customer.unmerged": _unmerged,
-    "line.follow": _line_follow, "line.unfollow": _line_unfollow,
+    "line.follow": _line_follow, "line.unfollow": _line_unfollow, "line.linked": _line_linked,
     "followup.task_done": _followup_task, "followup.task_skipped": _followup_task,
     "followup.consent": _followup_consent, "followup.unsubscribed": _followup_unsubscribed,
     "x.listening_ticket": _listening, "x.mentions_gap": _mentions_gap,

@@ -3,9 +3,15 @@
 `services.merge_customers` does the merge and records in its Event which rows moved and what
 the survivor looked like before; `undo_merge` reads that Event and moves exactly those rows
 back (only those still on the survivor), so a wrong merge costs nothing.
+
+LINE chats start as customers of their own (a user id and a profile name), so the suggestions
+look at LINE identities too: a LINE profile name equal to a customer's name or kana (either
+way round), and an order number or phone number the customer wrote on LINE that belongs to
+another customer.
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Optional
@@ -17,11 +23,12 @@ from app import bus
 from app.customers.services import MergeRefused, _primary_key, customer_tables
 from app.i18n import N_
 from app.extensions import db
-from app.models import Agent, Customer, Event, Identity, utcnow
+from app.models import Agent, Customer, Event, Identity, Message, Order, utcnow
 
 #: Why a customer is suggested as a duplicate, for the merge panel.
 REASON_LABELS = {"name": _l("same name"), "kana": _l("same kana"), "identity_name": _l("same name in a mail or on X"),
-                 "email_name": _l("same email name before the @")}
+                 "email_name": _l("same email name before the @"), "line_name": _l("same LINE profile name"),
+                 "line_order": _l("order number written on LINE"), "line_phone": _l("phone number written on LINE")}
 #: Tables whose row counts the comparison shows, in this order.
 COMPARED = ("tickets", "messages", "orders", "subscriptions", "coupons")
 _CHUNK = 500
@@ -41,7 +48,8 @@ def _squeezed(column):
 @dataclass
 class Candidate:
     customer: Customer
-    #: Why it looks like the same person: 'name', 'kana', 'identity_name', 'email_name'.
+    #: Why it looks like the same person: 'name', 'kana', 'identity_name', 'email_name', 'line_name',
+    #: 'line_order', 'line_phone'.
     reasons: list[str] = field(default_factory=list)
 
 
@@ -62,10 +70,12 @@ def duplicate_candidates(customer: Customer, limit: int = 5) -> list[Candidate]:
     if len(name) >= 2:
         add(db.session.scalars(live.where(_squeezed(Customer.name) == name).limit(20)), "name")
         add(db.session.scalars(live.join(Identity, Identity.customer_id == Customer.id)
-                               .where(_squeezed(Identity.name) == name).limit(20)), "identity_name")
+                               .where(Identity.kind != "line", _squeezed(Identity.name) == name).limit(20)),
+            "identity_name")
     kana = normalise_name(customer.name_kana)
     if len(kana) >= 2:
         add(db.session.scalars(live.where(_squeezed(Customer.name_kana) == kana).limit(20)), "kana")
+    _line_candidates(customer, live, name, kana, add)
     locals_ = {i.value.split("@")[0] for i in customer.identities if i.kind == "email" and "@" in i.value}
     locals_ = {part for part in locals_ if len(part) >= 5}  # "info", "mail" say nothing
     if locals_:
@@ -74,6 +84,60 @@ def duplicate_candidates(customer: Customer, limit: int = 5) -> list[Candidate]:
             "email_name")
     ranked = sorted(found.values(), key=lambda c: (-len(c.reasons), -c.customer.id))
     return ranked[:limit]
+
+
+def katakana(text: str) -> str:
+    """Hiragana as katakana (a LINE name 「やまだ はなこ」 reads like the kana 「ヤマダハナコ」)."""
+    return "".join(chr(ord(c) + 0x60) if "\u3041" <= c <= "\u3096" else c for c in text)
+
+
+def hiragana(text: str) -> str:
+    return "".join(chr(ord(c) - 0x60) if "\u30a1" <= c <= "\u30f6" else c for c in text)
+
+
+_ORDER_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{3,39}")
+
+
+def _line_mentions(customer: Customer) -> tuple[set[str], set[str]]:
+    """(order-number-like tokens, E.164 phone numbers) in the customer's recent LINE messages."""
+    import phonenumbers
+
+    texts = db.session.scalars(select(Message.body_text).where(
+        Message.customer_id == customer.id, Message.channel == "line", Message.direction == "in")
+        .order_by(Message.id.desc()).limit(50))
+    tokens, phones = set(), set()
+    for text in texts:
+        text = unicodedata.normalize("NFKC", text or "")
+        tokens.update(t for t in _ORDER_TOKEN.findall(text) if any(c.isdigit() for c in t))
+        for match in phonenumbers.PhoneNumberMatcher(text, "JP"):
+            phones.add(phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164))
+    return set(list(tokens)[:100]), set(list(phones)[:20])
+
+
+def _line_candidates(customer: Customer, live, name: str, kana: str, add) -> None:
+    """LINE identities as candidates both ways, and what the customer wrote on LINE."""
+    with_identity = live.join(Identity, Identity.customer_id == Customer.id)
+    keys = {k for k in (name, katakana(kana), hiragana(kana)) if len(k) >= 2}
+    if keys:  # other customers' LINE profile names equal to this name or kana
+        add(db.session.scalars(with_identity.where(Identity.kind == "line",
+                                                   _squeezed(Identity.name).in_(keys)).limit(20)), "line_name")
+    lines = [i for i in customer.identities if i.kind == "line"]
+    names = {normalise_name(i.name) for i in lines} - {""}
+    names |= {katakana(n) for n in names}
+    names = {n for n in names if len(n) >= 2}
+    if names:  # customers named (or read) like this customer's LINE profile
+        add(db.session.scalars(live.where(or_(_squeezed(Customer.name).in_(names),
+                                              _squeezed(Customer.name_kana).in_(names))).limit(20)), "line_name")
+    if not lines:
+        return
+    tokens, phones = _line_mentions(customer)
+    if tokens:
+        add(db.session.scalars(live.join(Order, Order.customer_id == Customer.id)
+                               .where(Order.external_id.in_(tokens | {t.upper() for t in tokens})).limit(20)),
+            "line_order")
+    if phones:
+        add(db.session.scalars(with_identity.where(Identity.kind == "phone", Identity.value.in_(phones)).limit(20)),
+            "line_phone")
 
 
 @dataclass

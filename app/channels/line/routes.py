@@ -51,3 +51,6 @@ def status():
 def line_send_mode(ticket) -> str:
     """For the composer: 'reply' (free, token still valid) or 'push' (counts against the quota)."""
     return send_mode(ticket)
+
+
+from app.channels.line import routes_links, routes_media  # noqa: E402,F401  (register their views on bp)

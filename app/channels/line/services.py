@@ -21,6 +21,7 @@ from sqlalchemy import select
 from app.channels import registry
 from app.channels.line import events as ev
 from app.channels.line.adapter import LineChannel, Quota, token_valid
+from app.channels.line.pictures import store_pictures
 from app.extensions import db
 from app.ingest.identity import Sender, find_identity, resolve_customer
 from app.ingest.service import IngestError, ingest_batch
@@ -51,11 +52,14 @@ def _known_names(uids: list[str]) -> dict[str, str]:
     return {value: name for value, name in rows if name}
 
 
-def _name(adapter: LineChannel, uid: str, cache: dict[str, str]) -> str:
-    """The profile name, asked of LINE only for users we do not know by name yet (once per delivery)."""
+def _name(adapter: LineChannel, uid: str, cache: dict[str, str], pictures: Optional[dict[str, str]] = None) -> str:
+    """The profile name, asked of LINE only for users we do not know by name yet (once per delivery);
+    the profile's picture URL goes into `pictures` (stored after the delivery's messages)."""
     if uid not in cache:
         profile = adapter.profile(uid) if uid.startswith("U") else None
         cache[uid] = profile.name if profile else ""
+        if profile is not None and profile.picture_url and pictures is not None:
+            pictures[uid] = profile.picture_url
     return cache[uid]
 
 
@@ -96,12 +100,12 @@ def _relationship(event: dict[str, Any], name: str) -> str:
 
 
 def _inbound(event: dict[str, Any], destination: str, adapter: LineChannel, names: dict[str, str],
-             labels: dict[str, str]) -> Optional[Any]:
+             labels: dict[str, str], pictures: Optional[dict[str, str]] = None) -> Optional[Any]:
     """The InboundMessage for a message (or unknown) event, its content fetched; None if it names nobody."""
     attachments, error = (), None
     if event.get("type") == "message":
         attachments, error = _attachments(adapter, event.get("message") or {})
-    return ev.to_inbound(event, destination, name=_name(adapter, ev.user_id(event), names), labels=labels,
+    return ev.to_inbound(event, destination, name=_name(adapter, ev.user_id(event), names, pictures), labels=labels,
                          attachments=attachments, fetch_error=error)
 
 
@@ -123,7 +127,7 @@ def receive(payload: dict[str, Any], adapter: Optional[LineChannel] = None) -> d
         counts["ignored"] = counts_ignored
     known = _known([ev.event_id(e) for e in events]) if events else set()
     names = _known_names(list({ev.user_id(e) for e in events})) if events else {}
-    labels = _labels()
+    labels, pictures = _labels(), {}
     batch, relationships = [], []
     for event in events:
         if event.get("type") in ev.RELATIONSHIP_EVENTS:
@@ -131,7 +135,7 @@ def receive(payload: dict[str, Any], adapter: Optional[LineChannel] = None) -> d
         elif ev.event_id(event) in known:
             count("duplicate")
         else:
-            msg = _inbound(event, destination, adapter, names, labels)
+            msg = _inbound(event, destination, adapter, names, labels, pictures)
             batch.append(msg) if msg is not None else count("ignored")
     for result in ingest_batch(batch) if batch else []:
         if isinstance(result, IngestError):
@@ -140,8 +144,10 @@ def receive(payload: dict[str, Any], adapter: Optional[LineChannel] = None) -> d
         else:
             count(result.status)
     for event in relationships:
-        name = _name(adapter, ev.user_id(event), names) if event.get("type") == "follow" else ""
+        name = _name(adapter, ev.user_id(event), names, pictures) if event.get("type") == "follow" else ""
         count(_relationship(event, name))
+    if pictures:
+        store_pictures(pictures)
     return counts
 
 
