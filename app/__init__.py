@@ -163,6 +163,7 @@ def register_subscribers(app: Flask) -> None:
     """Features that react to ingested messages subscribe to the event bus here."""
     import app.realtime.broadcast  # noqa: F401
     import app.search.indexer  # noqa: F401  (search queue subscribers + the index writer job)
+    import app.search.pg.writer  # noqa: F401  (SEARCH_BACKEND=postgres: rows written in the transaction)
     import app.channels.x.poller  # noqa: F401  (X poll job; budget.py counts delivered posts)
     import app.channels.email.autoack  # noqa: F401  (acknowledges new email tickets when configured)
     import app.channels.email.poller  # noqa: F401  (email poll job + `flask poll email`)

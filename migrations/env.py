@@ -98,6 +98,9 @@ def run_migrations_online():
 
     with connectable.connect() as connection:
         conf_args.setdefault("compare_type", True)
+        # The PostgreSQL search backend's tables are not in the models (app/search/pg/schema.py).
+        from app.search.pg.schema import include_name
+        conf_args.setdefault("include_name", include_name)
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

@@ -38,6 +38,30 @@ def database_url(request, tmp_path_factory):
     return server.url("tsunagu_test")
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "whoosh_only: a search test about the Whoosh index itself")
+
+
+def pytest_generate_tests(metafunc):
+    """Tests using `search_backend` (tests/search_backends.py) run on both search backends."""
+    if "search_backend" in metafunc.fixturenames:
+        only = metafunc.definition.get_closest_marker("whoosh_only")
+        metafunc.parametrize("search_backend", ["whoosh"] if only else ["whoosh", "postgres"],
+                             indirect=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The postgres search backend needs the PostgreSQL database: drop its SQLite combinations."""
+    keep, dropped = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        pg_on_sqlite = params.get("search_backend") == "postgres" and params.get("database_url") == "sqlite"
+        (dropped if pg_on_sqlite else keep).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
 @pytest.fixture
 def backend(database_url) -> str:
     return "postgresql" if database_url.startswith("postgresql") else "sqlite"

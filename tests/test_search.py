@@ -19,6 +19,7 @@ from app.search.indexer import drain, enqueue, rebuild
 from app.search.query import MessageFilters, search_customers, search_messages
 from app.search.reconcile import lag, reconcile
 from tests.factories import make_agent, make_ticket
+from tests.search_backends import app, search_backend  # noqa: F401  (both backends)
 
 
 def index_all() -> None:
@@ -182,6 +183,7 @@ def test_a_stale_index_cannot_leak_a_message(corpus, supervisor):
     assert ticket_ids("肌", agent_a) == set()
 
 
+@pytest.mark.whoosh_only
 def test_bus_events_queue_work_after_commit_and_quiet_changes_do_not(app):
     ticket, message = make_ticket("新しいお問い合わせ")  # message.ingested
     kinds = set(db.session.execute(select(SearchQueueItem.kind, SearchQueueItem.obj_id)))
@@ -205,6 +207,7 @@ def test_merged_customer_leaves_the_index(corpus, supervisor):
     assert names("テスト", supervisor) == []
 
 
+@pytest.mark.whoosh_only
 def test_reindex_equals_incremental(corpus, supervisor):
     queries = ["山田", "ﾃｽﾄ", "090-1234-5678", "届いて", "肌", "run", "解約", "ORD-2025-000123"]
 
@@ -218,6 +221,7 @@ def test_reindex_equals_incremental(corpus, supervisor):
     assert snapshot() == incremental
 
 
+@pytest.mark.whoosh_only
 def test_lag_indicator_and_reconciliation_of_lost_events(corpus, supervisor):
     assert lag()["pending"] == 0 and not lag()["behind"]
     customer = Customer(name="鈴木 一郎")  # committed, but its event was "lost"
@@ -231,6 +235,7 @@ def test_lag_indicator_and_reconciliation_of_lost_events(corpus, supervisor):
     assert names("鈴木", supervisor) == ["鈴木 一郎"]
 
 
+@pytest.mark.whoosh_only
 def test_a_second_writer_makes_the_worker_skip_its_turn(corpus):
     ticket, message = make_ticket("ロック中に届いたメール")
     writer = idx.open_index().writer()
@@ -243,6 +248,7 @@ def test_a_second_writer_makes_the_worker_skip_its_turn(corpus):
     assert db.session.scalar(select(func.count(SearchQueueItem.id))) == 0
 
 
+@pytest.mark.whoosh_only
 def test_killed_with_pending_work_leaves_the_queue_for_the_next_drain(app, corpus, supervisor):
     ticket, message = make_ticket("停電で止まったときのメール")
     script = textwrap.dedent(f"""
@@ -271,6 +277,7 @@ def test_killed_with_pending_work_leaves_the_queue_for_the_next_drain(app, corpu
     assert ticket_ids("停電", supervisor) == {ticket.id}
 
 
+@pytest.mark.whoosh_only
 def test_workers_starting_together_create_the_index_once(app):
     """Four worker processes find no index at the same instant: one creates it, the others open
     it (none overwrites it, none moves a half-made one aside as damaged)."""
@@ -297,6 +304,7 @@ def test_workers_starting_together_create_the_index_once(app):
     assert idx.index_exists()
 
 
+@pytest.mark.whoosh_only
 def test_a_corrupt_index_is_rebuilt_automatically(corpus, supervisor, client, login_as):
     login_as(supervisor)
     path = idx.index_dir()
@@ -314,6 +322,7 @@ def test_a_corrupt_index_is_rebuilt_automatically(corpus, supervisor, client, lo
         assert lag()["backfill_remaining"] == 0
 
 
+@pytest.mark.whoosh_only
 def test_missing_index_reports_unavailable_until_the_worker_builds_it(app, supervisor):
     make_ticket("インデックスがまだない")
     assert search_messages(supervisor, "インデックス").unavailable

@@ -1,12 +1,15 @@
 """The search page, the header lookup, the status endpoint, the API endpoint and the CLI."""
 from __future__ import annotations
 
+import pytest
+
 from app.auth.services import create_token
 from app.extensions import db
 from app.models import Team
 from app.search.indexer import drain
 from app.worker import _jobs
 from tests.factories import make_agent, make_customer, make_ticket
+from tests.search_backends import app, search_backend  # noqa: F401  (both backends)
 
 
 def index_all() -> None:
@@ -60,6 +63,7 @@ def test_quick_lookup_json_and_login_required(app, client, agent, login_as):
     assert data["customers"][0]["url"].endswith(f"/customers/{customer.id}")
 
 
+@pytest.mark.whoosh_only
 def test_status_json_shows_the_lag(app, client, agent, login_as):
     make_ticket("遅れている")
     login_as(agent)

@@ -27,7 +27,7 @@ from app.auth.access import ticket_filter
 from app.extensions import db
 from app.ingest.identity import InvalidIdentity, normalise_phone
 from app.models import Agent, Customer, Message, Ticket
-from app.search import docsets
+from app.search import backend, docsets
 from app.search import index as idx
 from app.search.analysis import Unit, cjk_terms, query_units
 from app.search.documents import phone_terms
@@ -244,6 +244,18 @@ def _needles(text: str, stem: bool, prefix_last: bool = False) -> Needles:
     return Needles.from_units(units, stem=stem, prefix_last=prefix_last, extra_cjk=extra)
 
 
+def _whoosh_message_ids(agent: Agent, query: Query, filters: MessageFilters, page: int,
+                        per_page: int) -> tuple[list[int], int, bool]:
+    # No kind:message term: subject, body and sender exist only in message documents.
+    groups = filters.groups()
+    visible = visibility_group(agent)
+    if visible is not None:
+        groups.append(visible)
+    with idx.searcher() as searcher:
+        return find_messages(searcher, query, docsets.allowed(searcher, groups), filters.sort, page,
+                             per_page, RANK_LIMIT)
+
+
 def search_messages(agent: Agent, text: str, filters: Optional[MessageFilters] = None,
                     page: int = 1, per_page: int = 20) -> MessagePage:
     """One page of the messages matching `text` that `agent` may see."""
@@ -252,19 +264,16 @@ def search_messages(agent: Agent, text: str, filters: Optional[MessageFilters] =
     query = message_query(text)
     if query is None:
         return result
-    # No kind:message term: subject, body and sender exist only in message documents.
-    groups = filters.groups()
-    visible = visibility_group(agent)
-    if visible is not None:
-        groups.append(visible)
-    try:
-        with idx.searcher() as searcher:
-            ids, result.total, result.exact = find_messages(
-                searcher, query, docsets.allowed(searcher, groups), filters.sort, page, per_page,
-                RANK_LIMIT)
-    except idx.IndexUnavailable:
-        result.unavailable = True
-        return result
+    if backend.is_postgres():  # the same query tree, as a tsquery (app/search/pg/search.py)
+        from app.search.pg.search import message_ids
+
+        ids, result.total, result.exact = message_ids(agent, query, filters, page, per_page, RANK_LIMIT)
+    else:
+        try:
+            ids, result.total, result.exact = _whoosh_message_ids(agent, query, filters, page, per_page)
+        except idx.IndexUnavailable:
+            result.unavailable = True
+            return result
     stmt = (select(Message, Ticket).join(Ticket, Ticket.id == Message.ticket_id)
             .where(Message.id.in_(ids), ticket_filter(agent)))
     rows = {m.id: (m, t) for m, t in db.session.execute(stmt)} if ids else {}
@@ -290,14 +299,19 @@ def search_customers(agent: Agent, text: str, limit: int = 10, prefix: bool = Tr
     query = customer_query(text, prefix=prefix)
     if query is None:
         return [], False
-    try:
-        with idx.searcher() as searcher:
-            # No kind:customer term: the customer fields exist only in customer documents.
-            collector = FullTopCollector(limit=limit)
-            searcher.search_with_collector(query, collector)
-            ids = [hit["obj_id"] for hit in collector.results()]
-    except idx.IndexUnavailable:
-        return [], True
+    if backend.is_postgres():
+        from app.search.pg.search import customer_ids
+
+        ids = customer_ids(query, limit)
+    else:
+        try:
+            with idx.searcher() as searcher:
+                # No kind:customer term: the customer fields exist only in customer documents.
+                collector = FullTopCollector(limit=limit)
+                searcher.search_with_collector(query, collector)
+                ids = [hit["obj_id"] for hit in collector.results()]
+        except idx.IndexUnavailable:
+            return [], True
     stmt = (select(Customer).where(Customer.id.in_(ids), Customer.merged_into_id.is_(None))
             .options(selectinload(Customer.identities)))
     customers = {c.id: c for c in db.session.scalars(stmt)} if ids else {}
