@@ -31,8 +31,14 @@ class Tag(db.Model):
 class Ticket(db.Model):
     __tablename__ = "tickets"
     __table_args__ = (
-        Index("ix_tickets_status_last_activity", "status", "last_activity_at"),
         Index("ix_tickets_customer_last_activity", "customer_id", "last_activity_at"),
+        # The inbox's keyset pages: one index range per status (and per assignee / channel /
+        # intent view), already in the list's order, so no view sorts the open backlog. The first
+        # replaced (status, last_activity_at), its prefix.
+        Index("ix_tickets_status_activity_id", "status", "last_activity_at", "id"),
+        Index("ix_tickets_assignee_status_activity_id", "assignee_id", "status", "last_activity_at", "id"),
+        Index("ix_tickets_channel_status_activity_id", "channel", "status", "last_activity_at", "id"),
+        Index("ix_tickets_intent_status_at_id", "intent", "status", "intent_at", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)

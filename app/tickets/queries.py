@@ -5,17 +5,18 @@ agent may not see never appears in a list or a count.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Optional
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import and_, func, select, true
+from sqlalchemy.orm import joinedload
 
 from app.auth.access import ticket_filter
 from app.channels import registry
 from app.extensions import db
 from app.models import OPEN_STATUSES, STATUSES, Agent, Customer, Event, Message, OutboxItem, Ticket
 from app.outbox.service import ATTENTION
+from app.tickets.keyset import ACTIVITY, REQUESTED, Cursor, keyset_rows
 
 STATUS_FILTERS = ("", "all") + STATUSES
 
@@ -27,37 +28,63 @@ class InboxFilters:
     status: str = ""
     channel: str = ""
     mine: bool = False
+    #: The page number shown (and, without a cursor, the page read by position).
     page: int = 1
     #: Only tickets with a reply that did not (surely) reach the customer.
     failed: bool = False
+    #: Only cancellation requests waiting for us, oldest request first.
+    flagged: bool = False
+    #: Keyset cursors: the page after (or before) this row of the list.
+    after: Optional[Cursor] = None
+    before: Optional[Cursor] = None
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> "InboxFilters":
-        """Parse query arguments; anything unknown falls back to the default, never errors."""
+        """Parse query arguments; anything unknown falls back to the default, never errors (a
+        malformed cursor gives the first page)."""
         status = args.get("status", "")
         channel = args.get("channel", "")
         try:
-            page = max(1, int(args.get("page", 1)))
+            page = min(max(1, int(args.get("page", 1))), MAX_PAGE)
         except (TypeError, ValueError):
             page = 1
+        after, before = Cursor.parse(args.get("after")), Cursor.parse(args.get("before"))
+        if after is not None:  # a page after a row is at least the second
+            before, page = None, max(page, 2)
+        elif page < 2:  # and nothing comes before the first
+            before = None
         return cls(status=status if status in STATUS_FILTERS else "",
                    channel=channel if registry.is_known(channel) else "",
                    mine=args.get("mine") in ("1", "true", "on"), page=page,
-                   failed=args.get("delivery") == "failed")
+                   failed=args.get("delivery") == "failed", flagged=args.get("flagged") == "1",
+                   after=after, before=before)
 
     def args(self, **changes: Any) -> dict[str, Any]:
-        """Query arguments for a link to these filters with `changes`, defaults left out."""
+        """Query arguments for a link to these filters with `changes`, defaults left out. The
+        cursor stays only for a link to this very page (no changes) or when given."""
         values: dict[str, Any] = {"status": self.status, "channel": self.channel, "mine": self.mine,
-                                  "page": self.page, "failed": self.failed}
+                                  "page": self.page, "failed": self.failed, "flagged": self.flagged,
+                                  "after": None, "before": None}
+        if not changes:
+            values.update(after=self.after, before=self.before)
         values.update(changes)
         out = {k: values[k] for k in ("status", "channel") if values[k]}
         if values["mine"]:
             out["mine"] = "1"
         if values["failed"]:
             out["delivery"] = "failed"
+        if values["flagged"]:
+            out["flagged"] = "1"
         if int(values["page"] or 1) > 1:
             out["page"] = int(values["page"])
+        for name in ("after", "before"):
+            if values[name] is not None:
+                out[name] = values[name].token()
         return out
+
+
+#: Deeper page numbers are clamped (a page is read by position only without a cursor).
+MAX_PAGE = 100_000
 
 
 def _scope(agent: Agent, filters: InboxFilters, with_status: bool = True):
@@ -72,7 +99,19 @@ def _scope(agent: Agent, filters: InboxFilters, with_status: bool = True):
         query = query.where(Ticket.assignee_id == agent.id)
     if filters.failed:
         query = query.where(Ticket.id.in_(_undelivered_ticket_ids()))
+    if filters.flagged:
+        query = _waiting_cancellations(query)
     return query
+
+
+def _waiting_cancellations(query):
+    """Cancellation requests waiting for us: not already dealt with (a case saved, awaiting its
+    save check, cancelled or dismissed) nor waiting for the customer (pending)."""
+    from app.models import RetentionCase
+
+    return (query.where(Ticket.intent == "cancellation", Ticket.status.in_(FLAGGED_STATUSES))
+            .where(~select(RetentionCase.id).where(RetentionCase.ticket_id == Ticket.id,
+                                                   RetentionCase.outcome != "open").exists()))
 
 
 def _undelivered_ticket_ids():
@@ -83,7 +122,7 @@ def _undelivered_ticket_ids():
 
 def failed_count(agent: Agent, filters: InboxFilters) -> int:
     """Visible tickets, of any status, with an undelivered reply (under the channel/mine filters)."""
-    scope = _scope(agent, replace(filters, failed=True), with_status=False)
+    scope = _scope(agent, replace(filters, failed=True, flagged=False), with_status=False)
     return db.session.scalar(scope.with_only_columns(func.count(Ticket.id))) or 0
 
 
@@ -102,21 +141,124 @@ def undelivered_among(ticket_ids) -> dict[int, str]:
     return out
 
 
-def inbox_page(agent: Agent, filters: InboxFilters, per_page: int, counts: Optional[dict] = None):
-    """One page of visible tickets, newest activity first, customers and assignees preloaded.
+def _statuses(filters: InboxFilters) -> tuple[str, ...]:
+    chosen = OPEN_STATUSES if filters.status == "" else STATUSES if filters.status == "all" else (filters.status,)
+    return tuple(s for s in chosen if s in FLAGGED_STATUSES) if filters.flagged else chosen
 
-    With `counts` (status_counts() of the same filters) an open-status listing takes its total
-    from there instead of counting the same rows a second time.
+
+def _listing(agent: Agent, filters: InboxFilters):
+    """(base select of id and sort value, branches, sort key) of the filters' list: one branch
+    per status on the index that matches the view (mine, channel, cancellation requests)."""
+    key = REQUESTED if filters.flagged else ACTIVITY
+    base = _scope(agent, filters, with_status=False).with_only_columns(Ticket.id, key.column)
+    if filters.failed:  # a few tickets, found through the outbox: one walk, the planner's choice
+        return base.where(Ticket.status.in_(_statuses(filters))), [true()], key
+    if filters.flagged:
+        prefix = [Ticket.intent == "cancellation"]
+    elif filters.mine:
+        prefix = [Ticket.assignee_id == agent.id]
+    elif filters.channel:
+        prefix = [Ticket.channel == filters.channel]
+    else:
+        prefix = []
+    return base, [and_(*prefix, Ticket.status == s) for s in _statuses(filters)], key
+
+
+@dataclass
+class InboxPage:
+    """One page of the inbox: its tickets and the links around it."""
+
+    items: list
+    page: int
+    per_page: int
+    #: Tickets in the whole list (capped: at least this many), None if not counted.
+    total: Optional[int]
+    capped: bool
+    has_prev: bool
+    has_next: bool
+    prev_args: dict = field(default_factory=dict)
+    next_args: dict = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        """Pages to number: all of them when the total is exact, else up to the next one."""
+        if self.total is not None and not self.capped:
+            return max(1, -(-self.total // self.per_page))
+        return max(self.page + (1 if self.has_next else 0), -(-(self.total or 0) // self.per_page))
+
+    def iter_pages(self, left_edge=1, left_current=2, right_current=3, right_edge=1):
+        """Page numbers for the numbered links with None for a gap (as Flask-SQLAlchemy's)."""
+        pages, last = self.pages, 0
+        right_edge = right_edge if self.total is not None and not self.capped else 0
+        for n in range(1, pages + 1):
+            if (n <= left_edge or self.page - left_current <= n < self.page + right_current
+                    or n > pages - right_edge):
+                if last + 1 != n:
+                    yield None
+                yield n
+                last = n
+
+
+def inbox_page(agent: Agent, filters: InboxFilters, per_page: int, counts: Optional[dict] = None) -> InboxPage:
+    """One page of visible tickets in the list's order (newest activity first; cancellation
+    requests oldest first), customers and assignees preloaded.
+
+    Read by keyset (after / before a cursor) or, for a numbered link, by position; either way one
+    index range per status, so a page costs the same at any backlog. With `counts`
+    (status_counts() of the same filters) the total is taken from there.
     """
-    query = (_scope(agent, filters)
-             .options(joinedload(Ticket.customer).selectinload(Customer.identities),
-                      joinedload(Ticket.assignee))
-             .order_by(Ticket.last_activity_at.desc(), Ticket.id.desc()))
-    known = counts is not None and (filters.status == "" or filters.status in OPEN_STATUSES)
-    page = db.paginate(query, page=filters.page, per_page=per_page, error_out=False, count=not known)
-    if known:
-        page.total = counts.get(filters.status, 0)
-    return page
+    base, branches, key = _listing(agent, filters)
+    total, capped = _total(agent, filters, counts)
+    cursor = filters.after or filters.before
+    if cursor is not None and cursor.at is None and not key.nullable:
+        filters = replace(filters, after=None, before=None)  # a NULL place in a list without NULLs
+    page = filters.page
+    if filters.before is not None:
+        rows = keyset_rows(base, branches, key, filters.before, per_page + 1, backwards=True)
+        if len(rows) <= per_page:  # back at the start (or the list changed): the first page
+            rows, page = keyset_rows(base, branches, key, None, per_page + 1), 1
+            has_prev, has_next = False, len(rows) > per_page
+            rows = rows[:per_page]
+        else:
+            rows, has_prev, has_next = rows[1:], True, True
+    elif filters.after is not None:
+        rows = keyset_rows(base, branches, key, filters.after, per_page + 1)
+        has_prev, has_next = True, len(rows) > per_page
+        rows = rows[:per_page]
+    else:  # a numbered link: by position, cheap near the start (Previous / Next use cursors)
+        skip = (page - 1) * per_page
+        beyond = total is not None and not capped and skip >= total
+        rows = [] if beyond else keyset_rows(base, branches, key, None, skip + per_page + 1)[skip:]
+        has_prev, has_next = page > 1, len(rows) > per_page
+        rows = rows[:per_page]
+    result = InboxPage(items=_load(r.id for r in rows), page=page, per_page=per_page, total=total,
+                       capped=capped, has_prev=has_prev and bool(rows), has_next=has_next)
+    if rows:
+        result.prev_args = {"page": page - 1, "before": rows[0]} if page > 2 else {"page": 1}
+        result.next_args = {"page": page + 1, "after": rows[-1]}
+    elif page > 1:
+        result.has_prev, result.prev_args = True, {"page": 1}
+    return result
+
+
+def _load(ids) -> list[Ticket]:
+    """The tickets of `ids` in that order, with what a row shows, in a fixed number of queries."""
+    ids = list(ids)
+    if not ids:
+        return []
+    found = {t.id: t for t in db.session.scalars(
+        select(Ticket).where(Ticket.id.in_(ids))
+        .options(joinedload(Ticket.customer).selectinload(Customer.identities), joinedload(Ticket.assignee))).unique()}
+    return [found[i] for i in ids if i in found]
+
+
+def _total(agent: Agent, filters: InboxFilters, counts: Optional[dict]) -> tuple[Optional[int], bool]:
+    """(tickets in the list, whether that is a capped count) from `counts` where it has them."""
+    if counts is not None and not filters.failed and not filters.flagged and filters.status in counts:
+        return counts[filters.status], filters.status in counts.get("capped", ())
+    limited = (_scope(agent, filters).with_only_columns(Ticket.id).limit(COUNT_CAP).subquery())
+    total = db.session.scalar(select(func.count()).select_from(limited)) or 0
+    return total, total >= COUNT_CAP
 
 
 #: Ticket statuses whose cancellation request still waits for us (pending waits for the customer).
@@ -128,22 +270,17 @@ def flagged_tickets(agent: Agent, filters: InboxFilters, limit: int = 10) -> lis
     list, because a subscriber about to leave is answered before anything else.
 
     Not those already dealt with (a case saved, awaiting its save check, cancelled or dismissed)
-    nor those waiting for the customer (pending); one row per customer (their oldest request)."""
-    from app.models import RetentionCase
-
-    if filters.page > 1 or filters.status not in ("", "new", "open"):
+    nor those waiting for the customer (pending); one row per customer (their oldest request).
+    Shown on the first page of a list, not in the cancellation requests' own list."""
+    if filters.page > 1 or filters.flagged or filters.status not in ("", "new", "open"):
         return []
-    query = (_scope(agent, filters).where(Ticket.intent == "cancellation", Ticket.status.in_(FLAGGED_STATUSES))
-             .outerjoin(RetentionCase, RetentionCase.ticket_id == Ticket.id)
-             .where(or_(RetentionCase.id.is_(None), RetentionCase.outcome == "open"))
-             .options(joinedload(Ticket.customer).selectinload(Customer.identities))
-             .order_by(Ticket.intent_at.asc().nulls_last(), Ticket.id).limit(limit * 3))
-    out, seen = [], set()
-    for ticket in db.session.scalars(query).unique():
+    base, branches, key = _listing(agent, replace(filters, flagged=True, after=None, before=None))
+    picked, seen = [], set()
+    for ticket in _load(row.id for row in keyset_rows(base, branches, key, None, limit * 3)):
         if ticket.customer_id not in seen:
             seen.add(ticket.customer_id)
-            out.append(ticket)
-    return out[:limit]
+            picked.append(ticket)
+    return picked[:limit]
 
 
 #: Closed and solved tickets pile up forever; their tab counts stop at this ("1000+").
@@ -156,7 +293,7 @@ def status_counts(agent: Agent, filters: InboxFilters) -> dict[str, int]:
     Open statuses are counted exactly; solved, closed and all are counted up to COUNT_CAP so the
     inbox stays fast with hundreds of thousands of old tickets (the key "capped" lists which).
     """
-    scope = _scope(agent, filters, with_status=False)
+    scope = _scope(agent, replace(filters, flagged=False), with_status=False)
     exact = scope.where(Ticket.status.in_(OPEN_STATUSES)).with_only_columns(Ticket.status, func.count())
     counts: dict = {status: n for status, n in db.session.execute(exact.group_by(Ticket.status))}
     counts[""] = sum(counts.get(s, 0) for s in OPEN_STATUSES)
