@@ -2,6 +2,7 @@
 
     python bench/reports_bench.py                 # SQLite and PostgreSQL, 300k tickets, 20 runs
     python bench/reports_bench.py --backend sqlite --tickets 30000 --messages 100000 --runs 5
+    python bench/reports_bench.py --keep /tmp/reports-bench   # build once, reuse on later runs
 
 Data are bulk-inserted with SQLAlchemy Core executemany (no ORM objects): customers, agents,
 tags, tickets spread over one year, messages (3-4 per ticket), per-ticket SLA rows as the bus
@@ -20,8 +21,10 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Optional
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -126,44 +129,94 @@ def generate(n_tickets: int, n_messages: int, seed: int = 8) -> None:
             conn.execute(text("VACUUM ANALYZE"))
 
 
-def timed(fn, runs: int) -> dict[str, float]:
-    """Median and p95 of wall time and of this process's CPU time (ms) over `runs` runs.
+def _backend_cpu() -> float:
+    """CPU seconds used so far by this session's PostgreSQL backend process (0 on SQLite)."""
+    if db.engine.dialect.name != "postgresql":
+        return 0.0
+    pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(fns: dict[str, object], runs: int) -> dict[str, dict[str, float]]:
+    """Median and p95 (ms) of wall time, this process's CPU and the PostgreSQL backend's CPU, of
+    each function, run in turn `runs` times after one warm-up, so variants are compared under the
+    same load.
 
     On a shared machine wall time includes waiting for a core; for SQLite, which runs inside this
-    process, CPU time is what the report itself costs. PostgreSQL works in its own processes, so
-    there only wall time means anything."""
-    fn()  # warm-up (query plans, page cache)
-    wall, cpu = [], []
+    process, process CPU is what the report itself costs; for PostgreSQL add the server backend's."""
+    samples = {name: {"wall": [], "cpu": [], "server": []} for name in fns}
+    for fn in fns.values():
+        fn()  # warm-up (query plans, page cache)
     for _ in range(runs):
-        t0, c0 = time.perf_counter(), time.process_time()
-        fn()
-        wall.append((time.perf_counter() - t0) * 1000)
-        cpu.append((time.process_time() - c0) * 1000)
+        for name, fn in fns.items():
+            t0, c0, s0 = time.perf_counter(), time.process_time(), _backend_cpu()
+            fn()
+            samples[name]["wall"].append((time.perf_counter() - t0) * 1000)
+            samples[name]["cpu"].append((time.process_time() - c0) * 1000)
+            samples[name]["server"].append((_backend_cpu() - s0) * 1000)
 
-    def p95(samples):
-        samples = sorted(samples)
-        return samples[min(len(samples) - 1, int(round(0.95 * (len(samples) - 1))))]
+    def p95(values):
+        values = sorted(values)
+        return values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
 
-    return {"median": statistics.median(wall), "p95": p95(wall),
-            "cpu_median": statistics.median(cpu), "cpu_p95": p95(cpu)}
+    return {name: {f"{k}_{stat}": fn(v) for k, v in d.items() for stat, fn in
+                   (("median", statistics.median), ("p95", p95))} for name, d in samples.items()}
 
 
-def run(url: str, args) -> dict[str, dict[str, float]]:
-    from app.reports import figures
+def prepare_rollup() -> None:
+    """Create the rollup tables and triggers on kept data made before they existed; rebuild."""
+    from app.reports import rollup
+    from app.reports.rollup_ddl import create_triggers
+
+    db.create_all()  # only the missing tables
+    create_triggers(db.session.connection())
+    db.session.commit()
+    t0 = time.perf_counter()
+    cells = rollup.rebuild()
+    print(f"  rollup rebuilt in {time.perf_counter() - t0:.1f} s: {cells} cells", flush=True)
+    if db.engine.dialect.name == "postgresql":
+        db.session.commit()
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE sla_week_rollup"))
+            conn.execute(text("VACUUM ANALYZE sla_rollup_deltas"))
+
+
+def run(url: str, args, done: Optional[Path] = None) -> dict[str, dict[str, float]]:
+    """Time the reports with and without the rollup; `done` marks kept data already generated."""
+    from app.reports import figures, metrics
     from app.reports.metrics import Filters, sla_report
 
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, INSTANCE_DIR=tempfile.mkdtemp())
     results = {}
     with app.app_context():
-        db.drop_all()
-        db.create_all()
-        t0 = time.perf_counter()
-        generate(args.tickets, args.messages)
-        print(f"  generated in {time.perf_counter() - t0:.1f} s", flush=True)
+        if done is None or not done.exists():
+            db.drop_all()
+            db.create_all()
+            t0 = time.perf_counter()
+            generate(args.tickets, args.messages)
+            print(f"  generated in {time.perf_counter() - t0:.1f} s", flush=True)
+            if done is not None:
+                done.write_text("ok")
+        else:
+            print(f"  reusing the data of {done.parent}", flush=True)
+        prepare_rollup()
         year = Filters(start=START, end=END + timedelta(days=1))
         month = Filters(start=END - timedelta(days=27), end=END + timedelta(days=1))
-        check = sla_report(year, "agent")
-        print(f"  report covers {check['total']['tickets']} tickets, {len(check['groups'])} groups", flush=True)
+
+        def both(fn):
+            def raw():
+                metrics.USE_ROLLUP = False
+                try:
+                    return fn()
+                finally:
+                    metrics.USE_ROLLUP = True
+            return {"raw": raw, "rollup": fn}
+
+        for group_by in ("agent", "week"):
+            a, b = both(lambda: sla_report(year, group_by))["raw"](), sla_report(year, group_by)
+            print(f"  one year by {group_by}: {a['total']['tickets']} tickets, {len(a['groups'])} groups; "
+                  f"rollup == raw: {a == b}", flush=True)
 
         def page():
             sla_report(year, "agent")
@@ -177,10 +230,15 @@ def run(url: str, args) -> dict[str, dict[str, float]]:
                          ("sla_report, one year, by week", lambda: sla_report(year, "week")),
                          ("sla_report, default 4 weeks, by agent", lambda: sla_report(month, "agent")),
                          ("whole report page figures, one year", page)):
-            r = results[name] = timed(fn, args.runs)
-            print(f"  {name}: median {r['median']:.0f} ms, p95 {r['p95']:.0f} ms "
-                  f"(process CPU median {r['cpu_median']:.0f} ms, p95 {r['cpu_p95']:.0f} ms; "
-                  f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)", flush=True)
+            pair = results[name] = timed(both(fn), args.runs)
+            for variant, r in pair.items():
+                server = (f", server backend CPU median {r['server_median']:.0f} / p95 {r['server_p95']:.0f} ms"
+                          if db.engine.dialect.name == "postgresql" else "")
+                print(f"  {name} [{variant}]: median {r['wall_median']:.0f} ms, p95 {r['wall_p95']:.0f} ms "
+                      f"(process CPU median {r['cpu_median']:.0f} / p95 {r['cpu_p95']:.0f} ms{server})", flush=True)
+            ratio = pair["rollup"]["wall_median"] / pair["raw"]["wall_median"]
+            print(f"    rollup/raw wall median ratio {ratio:.2f}; load average {os.getloadavg()[0]:.1f} "
+                  f"on {os.cpu_count()} CPUs", flush=True)
         db.session.remove()
         db.engine.dispose()
     return results
@@ -192,20 +250,53 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=300_000)
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--keep", type=Path, help="keep the generated databases in this directory and "
+                        "reuse them on later runs with the same --tickets/--messages")
     args = parser.parse_args()
+    keep = args.keep.resolve() / f"{args.tickets}-{args.messages}" if args.keep else None
     if args.backend in ("sqlite", "both"):
-        tmp = Path(tempfile.mkdtemp(prefix="tsunagu-bench-"))
+        tmp = keep or Path(tempfile.mkdtemp(prefix="tsunagu-bench-"))
+        tmp.mkdir(parents=True, exist_ok=True)
         print(f"SQLite ({tmp / 'bench.db'})", flush=True)
         try:
-            run(f"sqlite:///{tmp / 'bench.db'}", args)
+            run(f"sqlite:///{tmp / 'bench.db'}", args, tmp / "sqlite.done" if keep else None)
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            if not keep:
+                shutil.rmtree(tmp, ignore_errors=True)
     if args.backend in ("postgresql", "both"):
-        from bench.servers import private_postgres
+        if keep:
+            with kept_postgres(keep / "pg") as server:
+                print(f"PostgreSQL (kept cluster {keep / 'pg'} on port {server.port})", flush=True)
+                done = keep / "pg" / "generated.done"
+                url = server.url("tsunagu_bench") if done.exists() else server.create_database("tsunagu_bench")
+                run(url, args, done)
+        else:
+            from bench.servers import private_postgres
 
-        with private_postgres() as server:
-            print(f"PostgreSQL (private cluster on port {server.port})", flush=True)
-            run(server.create_database("tsunagu_bench"), args)
+            with private_postgres() as server:
+                print(f"PostgreSQL (private cluster on port {server.port})", flush=True)
+                run(server.create_database("tsunagu_bench"), args)
+
+
+@contextmanager
+def kept_postgres(base: Path):
+    """A PostgreSQL cluster in `base`, created on first use and started again on later runs."""
+    from tests.servers import ensure_installed
+    from tests.servers.postgres import PostgresServer
+
+    initdb = ensure_installed("/usr/lib/postgresql/*/bin/initdb")
+    base.mkdir(parents=True, exist_ok=True)
+    server = PostgresServer(Path(initdb).parent, base)
+    if not (base / "data" / "PG_VERSION").exists():
+        server.initdb()
+    else:  # a new free port each run: the last `port` line of the file wins
+        with open(base / "data" / "postgresql.conf", "a") as conf:
+            conf.write(f"port = {server.port}\n")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__":

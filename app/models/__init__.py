@@ -14,6 +14,7 @@ from app.models.search import SearchQueueItem
 from app.models.sla import (BusinessCalendar, ClosedDay, SatisfactionResponse, SLAPolicy,
                             TicketSLA)
 from app.models.retention import RetentionCase, SubscriptionAction
+from app.models.report_rollup import SLARollupDelta, SLAWeekRollup
 from app.models.social import LISTENING_STATUSES, ListeningPost, XUsage
 from app.models.tasks import Task
 from app.models.tickets import OPEN_STATUSES, PRIORITIES, STATUSES, Event, Tag, Ticket, ticket_tags
@@ -31,4 +32,5 @@ __all__ = [
     "Macro", "ReplyCheckTerm",
     "LoginThrottle",
     "FollowupPlan", "FollowupSend", "FollowupStep", "MailConsent",
+    "SLARollupDelta", "SLAWeekRollup",
 ]

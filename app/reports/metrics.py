@@ -21,10 +21,13 @@ from sqlalchemy.dialects import postgresql
 
 from app.extensions import db
 from app.models import OPEN_STATUSES, Agent, Tag, TicketSLA, ticket_tags
+from app.reports import rollup
 
 #: Percentiles are exact up to this many tickets; above, they are computed over a systematic sample
 #: of about this many (every k-th ticket id) and the figures carry `percentiles_sample` = k.
 EXACT_PERCENTILE_LIMIT = 25_000
+#: Read whole weeks from the weekly rollup (app/reports/rollup.py); the benchmark compares both ways.
+USE_ROLLUP = True
 GROUPS = ("agent", "channel", "priority", "tag", "week", "none")
 DURATIONS = ("first_response_seconds", "first_response_business_seconds",
              "next_response_seconds", "next_response_business_seconds",
@@ -42,8 +45,9 @@ class Filters:
     #: SQLite has no zone database: the zone's offset at the range start (JST has no DST).
     tz_offset_minutes: int = 540
 
-    def where(self) -> list:
-        conds = [TicketSLA.created_at >= self.start, TicketSLA.created_at < self.end]
+    def where(self, start: Optional[datetime] = None, end: Optional[datetime] = None) -> list:
+        """Conditions on `ticket_sla`; `start`/`end` narrow the range (the edges of a rollup read)."""
+        conds = [TicketSLA.created_at >= (start or self.start), TicketSLA.created_at < (end or self.end)]
         if self.channel:
             conds.append(TicketSLA.channel == self.channel)
         if self.priority:
@@ -63,6 +67,9 @@ class Row:
     reopen_rate: Optional[float] = None
     sla_decided: int = 0
     sla_met: int = 0
+    #: Sums behind the two rates (kept so totals add up exactly).
+    replies: int = 0
+    reopened: int = 0
     #: {"first_response_seconds": {"median": .., "p90": ..}, ...}
     durations: dict[str, dict[str, Optional[float]]] = field(default_factory=dict)
     #: 1 = percentiles over every ticket; k = over every k-th ticket (large SQLite ranges).
@@ -103,8 +110,9 @@ def _group_expr(group_by: str, f: Filters):
     return literal("all")
 
 
-def _base(group_by: str, f: Filters, columns: list):
-    query = select(*columns).select_from(TicketSLA).where(*f.where())
+def _base(group_by: str, f: Filters, columns: list, start: Optional[datetime] = None,
+          end: Optional[datetime] = None):
+    query = select(*columns).select_from(TicketSLA).where(*f.where(start, end))
     if group_by == "tag":
         query = query.join(ticket_tags, ticket_tags.c.ticket_id == TicketSLA.ticket_id).join(
             Tag, Tag.id == ticket_tags.c.tag_id)
@@ -122,25 +130,50 @@ def percentile(sorted_values: list[float], share: float) -> Optional[float]:
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
 
 
-def sla_summary(f: Filters, group_by: str = "agent", total: Optional[Row] = None) -> list[Row]:
-    """One row per group (and no total): counts, rates, median and p90 of every duration."""
-    if group_by not in GROUPS:
-        raise ValueError(group_by)
+def _norm_key(group_by: str, key: Any) -> Any:
+    """A week's key as 'YYYY-MM-DD' whatever the backend returned (datetime, date or text)."""
+    if group_by == "week" and key is not None:
+        return (key.date() if isinstance(key, datetime) else key).isoformat() if not isinstance(key, str) else key
+    return key
+
+
+def _raw_counts(group_by: str, f: Filters, start: datetime, end: datetime) -> dict[Any, list[int]]:
+    """{key: [tickets, solved, replies, reopened, decided, met]} of the raw rows in [start, end)."""
     key = _group_expr(group_by, f).label("key")
     closed = TicketSLA.status.not_in(OPEN_STATUSES)
     decided = and_(TicketSLA.has_target.is_(True), (TicketSLA.breached.is_(True)) | closed)
     met = and_(TicketSLA.has_target.is_(True), TicketSLA.breached.is_(False), closed)
-    columns = [key, func.count().label("tickets"),
-               func.sum(cast(closed, Integer)).label("solved"),
-               func.avg(TicketSLA.replies).label("replies"),
-               func.avg(case((TicketSLA.reopen_count > 0, 1.0), else_=0.0)).label("reopen"),
-               func.sum(cast(decided, Integer)).label("decided"),
-               func.sum(cast(met, Integer)).label("met")]
+    columns = [key, func.count(), func.sum(cast(closed, Integer)), func.sum(TicketSLA.replies),
+               func.sum(case((TicketSLA.reopen_count > 0, 1), else_=0)),
+               func.sum(cast(decided, Integer)), func.sum(cast(met, Integer))]
+    query = _base(group_by, f, columns, start, end).group_by(key)
+    return {_norm_key(group_by, k): [int(v or 0) for v in values] for k, *values in db.session.execute(query)}
+
+
+def _counts(group_by: str, f: Filters) -> dict[Any, list[int]]:
+    """The counts of every group: whole weeks from the rollup, the cut weeks at the edges raw."""
+    weeks = rollup.whole_weeks(f.start, f.end, f.tz) if USE_ROLLUP and group_by != "tag" else None
+    if weeks is None:
+        return _raw_counts(group_by, f, f.start, f.end)
+    rollup.fold_if_many()
+    out = rollup.counts(group_by, weeks, f.channel, f.priority, f.agent_id)
+    lo, hi = rollup.week_bounds(weeks)
+    for start, end in ((f.start, lo), (hi, f.end)):
+        if start < end:
+            for k, values in _raw_counts(group_by, f, start, end).items():
+                out[k] = [a + b for a, b in zip(out.get(k, [0] * len(values)), values)]
+    return out
+
+
+def sla_summary(f: Filters, group_by: str = "agent", total: Optional[Row] = None) -> list[Row]:
+    """One row per group (and no total): counts, rates, median and p90 of every duration."""
+    if group_by not in GROUPS:
+        raise ValueError(group_by)
     rows: dict[Any, Row] = {}
-    for r in db.session.execute(_base(group_by, f, columns).group_by(key)).mappings():
-        rows[r["key"]] = Row(key=r["key"], label="", tickets=int(r["tickets"]), solved=int(r["solved"] or 0),
-                             replies_per_ticket=r["replies"], reopen_rate=r["reopen"],
-                             sla_decided=int(r["decided"] or 0), sla_met=int(r["met"] or 0))
+    for k, (tickets, solved, replies, reopened, decided, met) in _counts(group_by, f).items():
+        rows[k] = Row(key=k, label="", tickets=tickets, solved=solved, replies=replies, reopened=reopened,
+                      replies_per_ticket=replies / tickets, reopen_rate=reopened / tickets,
+                      sla_decided=decided, sla_met=met)
     step = max(1, -(-sum(r.tickets for r in rows.values()) // EXACT_PERCENTILE_LIMIT))  # ceil
     if db.engine.dialect.name == "postgresql":
         _postgres_percentiles(group_by, f, rows, step)
@@ -164,7 +197,7 @@ def _postgres_percentiles(group_by: str, f: Filters, rows: dict[Any, Row], step:
     columns = [key] + [func.percentile_cont(shares, type_=postgresql.ARRAY(Float))
                        .within_group(getattr(TicketSLA, n)).label(n) for n in DURATIONS]
     for r in db.session.execute(_sampled(_base(group_by, f, columns), step).group_by(key)).mappings():
-        row = rows.get(r["key"])
+        row = rows.get(_norm_key(group_by, r["key"]))
         if row is not None:
             row.durations = {n: dict(zip(("median", "p90"), r[n] or (None, None))) for n in DURATIONS}
     for row in rows.values():
@@ -242,8 +275,10 @@ def _sum_counts(groups: list[Row], total: Row) -> None:
     total.solved = sum(g.solved for g in groups)
     total.sla_decided = sum(g.sla_decided for g in groups)
     total.sla_met = sum(g.sla_met for g in groups)
+    total.replies = sum(g.replies for g in groups)
+    total.reopened = sum(g.reopened for g in groups)
     if total.tickets:
-        total.replies_per_ticket = sum((g.replies_per_ticket or 0) * g.tickets for g in groups) / total.tickets
-        total.reopen_rate = sum((g.reopen_rate or 0) * g.tickets for g in groups) / total.tickets
+        total.replies_per_ticket = total.replies / total.tickets
+        total.reopen_rate = total.reopened / total.tickets
     if not total.durations:
         total.durations = {n: {"median": None, "p90": None} for n in DURATIONS}
