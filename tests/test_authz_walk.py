@@ -23,6 +23,7 @@ PUBLIC = {
     "admin.set_password",  # a signed one-time link; a forged token gets 404
     "tickets.favicon",  # a static icon
     "followup.unsubscribe",  # a signed per-customer token (RFC 8058 one-click); a forged one gets 404
+    "line.media_original", "line.media_preview",  # signed expiring links for LINE; a forged one gets 404
 }
 SUPERVISOR_ONLY = {
     "macros.index", "macros.edit", "macros.delete", "macros.terms", "macros.term_action",
@@ -51,6 +52,7 @@ def _ids(world, agent) -> dict:
         "policy_id": MISSING, "closed_id": MISSING, "action_id": MISSING, "reason_id": MISSING,
         "term_id": MISSING, "token_id": MISSING, "agent_id": MISSING, "team_id": MISSING, "plan_id": MISSING, "step_id": MISSING, "section": "sla", "code": "ja", "token": "not-a-token", "score": 5,
         "external_id": "ext-1", "action": "delete", "filename": "css/app.css",
+        "identity_id": world.ticket.customer.identities[0].id,
     }
 
 

@@ -179,3 +179,29 @@ def test_the_ticket_page_shows_the_customer_blocked_us(chat, lineserver, client,
     login_as(agent)
     page = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
     assert "Blocked our LINE account" in page or "LINE公式アカウントをブロック中" in page
+
+
+def test_macros_fill_in_the_line_customer_and_the_reply_check_asks_before_a_line_reply(chat, lineserver, client,
+                                                                                        agent, login_as):
+    """Macros and the 薬機法 reply check apply on LINE like on every channel (issue 23)."""
+    from app.models import Event, Macro
+    from app.tickets.services import ConfirmationNeeded
+
+    ticket, uid = chat
+    macro = Macro(title="お詫び", language="ja", body="{customer_name}、お問い合わせ番号 {ticket_number} で承りました。")
+    db.session.add(macro)
+    db.session.commit()
+    login_as(agent)
+    rendered = client.get(f"/macros/{macro.id}/render?ticket_id={ticket.id}").get_json()
+    assert rendered["text"] == f"岡田 彩 様、お問い合わせ番号 {ticket.id} で承りました。"
+    page = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    assert "data-macro-open" in page and 'data-reply-check="1"' in page
+    with pytest.raises(ConfirmationNeeded) as asked:
+        add_reply(agent, ticket, "このサプリで肌荒れが治ります。")
+    assert [h.term for h in asked.value.hits] == ["治ります"]
+    assert not lineserver.requests_to("POST", "/v2/bot/message/") and deliver_due() == {}
+    response = client.post(f"/tickets/{ticket.id}/reply", data={"body": "飲むだけで必ず効きます！", "status_after": "pending"})
+    assert response.status_code == 409 and "効きます" in response.get_data(as_text=True)
+    add_reply(agent, db.session.get(Ticket, ticket.id), "このサプリで肌荒れが治ります。", confirmed=True)
+    assert db.session.scalar(select(Event).where(Event.kind == "reply.compliance_confirmed")).data["words"] == ["治ります"]
+    assert deliver_due() == {"sent": 1} and lineserver.delivered[0].texts == ["このサプリで肌荒れが治ります。"]

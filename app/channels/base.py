@@ -34,6 +34,16 @@ class UnconfirmedDelivery(DeliveryError):
 
 
 @dataclass(frozen=True)
+class OutboundAttachment:
+    """A file an agent attached to an outbound message (its bytes stay in the database)."""
+
+    id: int
+    filename: str
+    content_type: str
+    size: int
+
+
+@dataclass(frozen=True)
 class OutboundMessage:
     """What the outbox hands an adapter: everything needed to deliver, no ORM objects."""
 
@@ -50,6 +60,8 @@ class OutboundMessage:
     #: Keys of earlier messages in the thread, oldest first (References / parent post).
     reply_to_keys: tuple[str, ...] = ()
     meta: dict[str, Any] = field(default_factory=dict)
+    #: Files the agent attached (channels that send images: `max_images` > 0).
+    attachments: tuple[OutboundAttachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,6 +82,8 @@ class ChannelAdapter:
     #: Why nothing is sent to an identity marked unreachable (`bouncing`; LINE: blocked), or None
     #: to send anyway (English; the reply path translates it).
     unreachable_refusal: Optional[str] = None
+    #: How many images an agent may attach to a reply on this channel (0: none).
+    max_images: int = 0
 
     def __init__(self, config: dict[str, Any]):
         self.config = config
@@ -78,6 +92,12 @@ class ChannelAdapter:
     def enabled(cls, config: dict[str, Any]) -> bool:
         """Whether the channel is configured (and its optional dependencies importable)."""
         return True
+
+    @classmethod
+    def image_refusal(cls, filename: str, content_type: str, data: bytes) -> Optional[str]:
+        """Why this file cannot go out as an image on this channel (an N_ message with
+        %(name)s), or None."""
+        return None
 
     def deliver(self, outbound: OutboundMessage) -> DeliveryResult:
         raise PermanentFailure(f"channel {self.name!r} cannot send messages")

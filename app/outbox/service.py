@@ -30,7 +30,8 @@ from sqlalchemy import or_, select, update
 from app import bus
 from app.i18n import N_
 from app.channels import registry
-from app.channels.base import OutboundMessage, PermanentFailure, TemporaryFailure, UnconfirmedDelivery
+from app.channels.base import (OutboundAttachment, OutboundMessage, PermanentFailure, TemporaryFailure,
+                               UnconfirmedDelivery)
 from app.extensions import db
 from app.ingest.identity import is_placeholder, own_addresses
 from app.models import Customer, Event, Message, OutboxItem, Ticket, utcnow
@@ -133,6 +134,8 @@ def build_outbound(message: Message) -> OutboundMessage:
         to_name=to_name, subject=message.subject, body_text=message.body_text,
         thread_key=message.thread_key, reply_to_keys=tuple(message.reply_to_keys or ()),
         meta=dict(message.meta or {}),
+        attachments=tuple(OutboundAttachment(a.id, a.filename, a.content_type, a.size)
+                          for a in message.attachments) if message.direction == "out" else (),
     )
 
 

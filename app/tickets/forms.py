@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (HiddenField, MultipleFileField, SelectChoice, SelectField, StringField, SubmitField,
+                     TextAreaField)
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from app.templating import PRIORITY_LABELS, STATUS_LABELS
@@ -24,7 +25,13 @@ class ReplyForm(FlaskForm):
     seen_message_id = HiddenField()
     #: "1" once the agent confirmed (collision and/or reply-check warning).
     confirm = HiddenField()
+    #: Images sent with the reply, on channels that send them (LINE).
+    images = MultipleFileField(_l("Images"))
     submit = SubmitField(_l("Send reply"))
+
+    def image_files(self) -> list[tuple[str, str, bytes]]:
+        return [(f.filename, f.mimetype or "", f.read()) for f in (self.images.data or [])
+                if getattr(f, "filename", None)]
 
     def seen_id(self):
         try:

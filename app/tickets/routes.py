@@ -117,7 +117,8 @@ def reply(ticket_id: int):
     if form.validate_on_submit():
         try:
             message = add_reply(_agent(), ticket, form.body.data, form.status_after.data,
-                                seen_message_id=form.seen_id(), confirmed=form.confirm.data == "1")
+                                seen_message_id=form.seen_id(), confirmed=form.confirm.data == "1",
+                                images=form.image_files())
         except ConfirmationNeeded as exc:
             return _render_ticket(ticket, 409, reply_form=form, confirmation=exc)
         except ActionRefused as exc:

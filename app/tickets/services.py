@@ -6,10 +6,11 @@ worker delivers them later, never the request.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from email.utils import make_msgid, parseaddr
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from flask import current_app
 from sqlalchemy import or_, select
@@ -21,8 +22,8 @@ from app.channels import registry
 from app.extensions import db
 from app.i18n import N_, Refused
 from app.macros.checks import find_terms
-from app.models import (OPEN_STATUSES, PRIORITIES, STATUSES, Agent, Event, Message, OutboxItem, Tag,
-                        Team, Ticket, utcnow)
+from app.models import (OPEN_STATUSES, PRIORITIES, STATUSES, Agent, Attachment, Event, Message, OutboxItem,
+                        Tag, Team, Ticket, utcnow)
 
 #: Statuses an agent may leave the ticket in when replying.
 REPLY_STATUSES = ("pending", "solved", "open")
@@ -143,8 +144,12 @@ _REPLY_FIELDS = {"email": _email_reply_fields, "x": _x_reply_fields, "line": _li
 
 
 def add_reply(agent: Agent, ticket: Ticket, body: str, status_after: str = "pending", *,
-              seen_message_id: Optional[int] = None, confirmed: bool = False) -> Message:
+              seen_message_id: Optional[int] = None, confirmed: bool = False,
+              images: Sequence[tuple[str, str, bytes]] = ()) -> Message:
     """Queue a reply to the customer on the ticket's channel and update the ticket.
+
+    `images` are (filename, content type, bytes) an agent attached, on channels that send
+    images (LINE: image messages after the text).
 
     Unless `confirmed`, raises ConfirmationNeeded when a colleague replied or noted after
     `seen_message_id` (the newest message the agent's page showed) or when the text uses wording
@@ -161,6 +166,7 @@ def add_reply(agent: Agent, ticket: Ticket, body: str, status_after: str = "pend
         raise ActionRefused(N_("Unknown status: %(status)s"), status=status_after)
     _check_channel_text(ticket, body)
     _check_unfilled(body)
+    _check_images(ticket, images)
     hits = find_terms(body)
     if not confirmed:
         since = replies_since(ticket, agent, seen_message_id)
@@ -177,6 +183,8 @@ def add_reply(agent: Agent, ticket: Ticket, body: str, status_after: str = "pend
     message = Message(ticket_id=ticket.id, customer_id=ticket.customer_id, channel=ticket.channel,
                       direction="out", author_id=agent.id, sender=agent.name, body_text=body,
                       reply_to_keys=_thread_keys(ticket), created_at=now, received_at=now, **fields)
+    message.attachments = [Attachment(filename=name, content_type=ctype, size=len(data), data=data,
+                                      sha256=hashlib.sha256(data).hexdigest()) for name, ctype, data in images]
     db.session.add(message)
     outbox.enqueue(message)  # the first response is recorded when it is delivered (app.outbox)
     ticket.last_agent_message_at = ticket.last_activity_at = now
@@ -223,6 +231,20 @@ def _check_channel_text(ticket: Ticket, body: str) -> None:
     check = _TEXT_CHECKS.get(ticket.channel)
     if check is not None:
         check(body)
+
+
+def _check_images(ticket: Ticket, images: Sequence[tuple[str, str, bytes]]) -> None:
+    """Images go only where the channel sends them, as many as it takes, of the kinds it takes."""
+    if not images:
+        return
+    adapter = registry.adapter_class(ticket.channel)
+    if len(images) > adapter.max_images:
+        raise ActionRefused(N_("At most %(n)s images can be sent with a reply on this channel."),
+                            n=adapter.max_images)
+    for name, ctype, data in images:
+        problem = adapter.image_refusal(name, ctype, data)
+        if problem:
+            raise ActionRefused(problem, name=name)
 
 
 def _check_unfilled(body: str) -> None:

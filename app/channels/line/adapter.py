@@ -8,6 +8,9 @@ x-line-accepted-request-id) to a key it already accepted, which counts as delive
 answer (connection dropped, read timeout: urllib3 errors, not ApiException) is simply retried.
 A reply token cannot be retried safely (single use, no retry key), so a reply whose answer was
 lost is "unverified" (probably sent — check) rather than pushed a second time.
+
+Images an agent attached follow the text as image messages (one request, at most 5 messages)
+whose URLs are our signed, expiring public links (media.py): LINE apps fetch them lazily.
 """
 from __future__ import annotations
 
@@ -18,12 +21,13 @@ from datetime import datetime, timezone
 from typing import Any, Optional
 
 import urllib3
-from linebot.v3.messaging import (MessagingApi, MessagingApiBlob, PushMessageRequest, ReplyMessageRequest,
-                                  TextMessage)
+from linebot.v3.messaging import (ImageMessage, MessagingApi, MessagingApiBlob, PushMessageRequest,
+                                  ReplyMessageRequest, TextMessage)
 from linebot.v3.messaging.exceptions import ApiException
 
 from app.channels.base import (ChannelAdapter, DeliveryResult, OutboundMessage, PermanentFailure,
                                TemporaryFailure, UnconfirmedDelivery)
+from app.channels.line import media
 from app.channels.line.client import api_client, data_client, timeout
 from app.i18n import N_
 
@@ -83,17 +87,42 @@ class LineChannel(ChannelAdapter):
     can_reply = True
     unreachable_refusal = N_("The customer has blocked our LINE account (unfollowed it): a message would not "
                              "reach them.")
+    max_images = media.MAX_IMAGES
 
     @classmethod
     def enabled(cls, config: dict[str, Any]) -> bool:
         return bool(config.get("LINE_CHANNEL_SECRET") and config.get("LINE_CHANNEL_ACCESS_TOKEN"))
 
-    def _messages(self, body: str) -> list[TextMessage]:
-        return [TextMessage(text=body[i:i + MAX_TEXT]) for i in range(0, len(body), MAX_TEXT)][:5]
+    @classmethod
+    def image_refusal(cls, filename: str, content_type: str, data: bytes) -> Optional[str]:
+        problem = media.check_image(filename, content_type, data)
+        if problem == "not_image":
+            return N_("%(name)s cannot be sent on LINE: only JPEG and PNG images can.")
+        if problem == "too_large":
+            return N_("%(name)s is too large to send on LINE (10 MB at most).")
+        return None
+
+    def _images(self, outbound: OutboundMessage) -> list[ImageMessage]:
+        """The attached images as image messages with signed https URLs."""
+        images = []
+        for attachment in outbound.attachments:
+            if attachment.content_type.split(";")[0].strip().lower() not in media.IMAGE_TYPES:
+                continue
+            original, preview = media.urls(self.config, attachment.id)
+            if not (original.startswith("https://") and preview.startswith("https://")):
+                raise PermanentFailure("LINE needs https image URLs: set PUBLIC_BASE_URL to the app's "
+                                       f"https address (got {original.split('/line/')[0]})")
+            images.append(ImageMessage(original_content_url=original, preview_image_url=preview))
+        return images[:media.MAX_IMAGES]
+
+    def _messages(self, outbound: OutboundMessage) -> list[Any]:
+        body, images = (outbound.body_text if outbound.body_text.strip() else ""), self._images(outbound)
+        texts = [TextMessage(text=body[i:i + MAX_TEXT]) for i in range(0, len(body), MAX_TEXT)]
+        return texts[:5 - len(images)] + images
 
     def deliver(self, outbound: OutboundMessage) -> DeliveryResult:
         """Reply while the token is valid, else push with the message's retry key."""
-        if not outbound.body_text.strip():
+        if not outbound.body_text.strip() and not outbound.attachments:
             raise PermanentFailure("empty LINE message")
         if token_valid(outbound.meta):
             result = self._reply(outbound)
@@ -107,7 +136,7 @@ class LineChannel(ChannelAdapter):
             try:
                 MessagingApi(client).reply_message_with_http_info(
                     ReplyMessageRequest(reply_token=outbound.meta["reply_token"],
-                                        messages=self._messages(outbound.body_text)),
+                                        messages=self._messages(outbound)),
                     _request_timeout=timeout(self.config))
             except ApiException as exc:
                 if exc.status == 400 and "reply token" in str(exc.body or "").lower():
@@ -126,7 +155,7 @@ class LineChannel(ChannelAdapter):
         with api_client(self.config) as client:
             try:
                 response = MessagingApi(client).push_message_with_http_info(
-                    PushMessageRequest(to=outbound.to, messages=self._messages(outbound.body_text)),
+                    PushMessageRequest(to=outbound.to, messages=self._messages(outbound)),
                     x_line_retry_key=key, _request_timeout=timeout(self.config))
             except ApiException as exc:
                 accepted = _header(exc, "x-line-accepted-request-id")
