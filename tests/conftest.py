@@ -40,14 +40,16 @@ def database_url(request, tmp_path_factory):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "whoosh_only: a search test about the Whoosh index itself")
+    config.addinivalue_line("markers", "postgres_search_only: a test of the PostgreSQL search backend")
 
 
 def pytest_generate_tests(metafunc):
     """Tests using `search_backend` (tests/search_backends.py) run on both search backends."""
     if "search_backend" in metafunc.fixturenames:
-        only = metafunc.definition.get_closest_marker("whoosh_only")
-        metafunc.parametrize("search_backend", ["whoosh"] if only else ["whoosh", "postgres"],
-                             indirect=True)
+        marker = metafunc.definition.get_closest_marker
+        names = ["whoosh"] if marker("whoosh_only") else ["postgres"] if marker("postgres_search_only") \
+            else ["whoosh", "postgres"]
+        metafunc.parametrize("search_backend", names, indirect=True)
 
 
 def pytest_collection_modifyitems(config, items):

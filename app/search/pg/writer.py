@@ -86,9 +86,9 @@ def _after_flush(session: Session, _context) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
-    if _PENDING not in session.info:
+    if not _ours(session):
         return
-    session.flush()  # the last changes, collected by _after_flush
+    session.flush()  # commit flushes after this hook: flush now so _after_flush sees the last changes
     pending = session.info.pop(_PENDING, set())
     if pending:
         apply(session, pending)
@@ -125,8 +125,10 @@ def apply(session: Session, items: Iterable[tuple[str, int]]) -> int:
         written += write_messages(session, [documents.MessageRow(*row) for row in session.execute(stmt)])
     for start in range(0, len(customer_ids), CHUNK):
         chunk = customer_ids[start:start + CHUNK]
+        # populate_existing: an identity added by customer_id is not in an already loaded collection.
         customers = list(session.scalars(select(Customer).where(Customer.id.in_(chunk))
-                                         .options(selectinload(Customer.identities))))
+                                         .options(selectinload(Customer.identities))
+                                         .execution_options(populate_existing=True)))
         written += write_customers(session, customers, chunk)
     return written
 
@@ -173,7 +175,8 @@ def rebuild(progress: Optional[Callable[[int], None]] = None, batch: int = 2000)
         count += write_customers(session, customers, [c.id for c in customers])
         last = customers[-1].id
         session.commit()
-        session.expunge_all()
+        for customer in customers:  # keep memory flat (not expunge_all: the caller's objects stay)
+            session.expunge(customer)
         if progress:
             progress(len(customers))
     last = 0
