@@ -176,3 +176,14 @@ def test_without_an_https_public_address_the_image_is_not_sent(line_app, lineser
     assert deliver_due() == {"failed": 1}
     assert "PUBLIC_BASE_URL" in db.session.scalar(select(OutboxItem.last_error))
     assert not lineserver.delivered
+
+
+def test_a_reply_that_asks_for_confirmation_says_to_attach_the_images_again(media_app, lineserver, client, agent,
+                                                                            login_as):
+    ticket, uid = _chat(lineserver, client, "宮本 楓", "このクリームで治りますか")
+    login_as(agent)
+    response = client.post(f"/tickets/{ticket.id}/reply", content_type="multipart/form-data", data={
+        "body": "毎日塗れば治ります。", "status_after": "pending",
+        "images": [(io.BytesIO(png()), "cream.png", "image/png")]})
+    assert response.status_code == 409 and "data-line-images-again" in response.get_data(as_text=True)
+    assert db.session.scalar(select(Message).where(Message.direction == "out")) is None
