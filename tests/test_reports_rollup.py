@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select, update
 from app.customers.services import merge_customers
 from app.extensions import db
 from app.models import SLARollupDelta, SLAWeekRollup, Tag, Ticket, TicketSLA
-from app.reports import metrics, rollup
+from app.reports import figures, metrics, rollup
 from app.reports.metrics import Filters, sla_report
 from app.tickets.services import update_ticket
 from tests.factories import make_agent, make_customer, make_ticket
@@ -214,6 +214,25 @@ def test_real_ticket_changes_keep_the_rollup_exact(app):
             assert sla_report(f, group_by) == _raw(f, group_by)
     everything = sla_report(Filters(start=day - timedelta(days=60), end=day + timedelta(days=8)), "none")
     assert everything["total"]["tickets"] == 4 and everything["total"]["solved"] == 1
+
+
+def test_heatmap_counts_each_ticket_in_its_shop_weekday_and_hour(desk):
+    expected = [[0] * 24 for _d in range(7)]
+    f = _ranges()[0]
+    for row in db.session.scalars(select(TicketSLA)):
+        local = row.created_at.astimezone(JST)
+        if f.start <= row.created_at < f.end:
+            expected[local.weekday()][local.hour] += 1
+    assert figures.volume_heatmap(f)["grid"] == expected
+    assert sum(map(sum, expected)) == 90
+
+
+def test_the_worker_job_folds(desk, app):
+    _rnd, agents, _tags, ids = desk
+    assert rollup.pending() > 0
+    assert rollup._fold_job(app)["folded"] > 0
+    assert rollup.pending() == 0
+    _assert_cells_match()
 
 
 def test_whole_weeks_of_a_range():

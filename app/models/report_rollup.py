@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, Index, String, event
+from sqlalchemy import Date, String, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -53,7 +53,7 @@ class SLARollupDelta(_Measures, db.Model):
     """A signed change to one cell, appended by the `ticket_sla` triggers, not yet folded."""
 
     __tablename__ = "sla_rollup_deltas"
-    __table_args__ = (Index("ix_sla_rollup_deltas_week", "week"),)
+    # No index but the key: every ticket change appends here, and the table stays small (folded).
     id: Mapped[int] = mapped_column(primary_key=True)
     week: Mapped[date] = mapped_column(Date)
     assignee_key: Mapped[int]

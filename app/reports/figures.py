@@ -5,6 +5,7 @@ the CSV export and the API render alike.
 """
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
@@ -57,10 +58,11 @@ def volume_heatmap(f: Filters) -> dict[str, Any]:
         local = func.timezone(f.tz, TicketSLA.created_at)
         dow = cast(func.extract("isodow", local), Integer) - 1
         hour = cast(func.extract("hour", local), Integer)
-    else:
-        shift = f"{f.tz_offset_minutes:+d} minutes"
-        dow = (cast(func.strftime("%w", TicketSLA.created_at, shift), Integer) + 6) % 7
-        hour = cast(func.strftime("%H", TicketSLA.created_at, shift), Integer)
+    else:  # integer arithmetic on one epoch per row: a third of two strftime calls' cost
+        epoch = (func.unixepoch(TicketSLA.created_at) if sqlite3.sqlite_version_info >= (3, 38)
+                 else cast(func.strftime("%s", TicketSLA.created_at), Integer))
+        hours = (epoch + f.tz_offset_minutes * 60) // 3600  # hours since 1970-01-01 (a Thursday)
+        dow, hour = (hours // 24 + 3) % 7, hours % 24
     dow, hour = dow.label("dow"), hour.label("hour")
     grid = [[0] * 24 for _day in range(7)]
     rows = db.session.execute(select(dow, hour, func.count()).where(*f.where()).group_by(dow, hour))

@@ -3,7 +3,8 @@
 `SLAWeekRollup` + pending `SLARollupDelta` rows equal, cell for cell, a GROUP BY over `ticket_sla`
 (the triggers of app/reports/rollup_ddl.py append the deltas in every writer's transaction); one
 statement reads both, so a report sees one consistent snapshot. `fold` moves the deltas into the
-rollup (the report does it when many are pending, `flask reports rollup fold` on demand);
+rollup (the worker every five minutes, the report when many are pending, `flask reports rollup
+fold` on demand);
 `rebuild` recomputes everything from `ticket_sla`.
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import func, literal, select, text, union_all
 from app.extensions import db
 from app.models.report_rollup import MEASURES, ROLLUP_TZ, SLARollupDelta, SLAWeekRollup
 from app.reports import bp
+from app.worker import register_job
 
 #: The report folds the pending deltas first when more than this many are waiting.
 FOLD_AT = 5_000
@@ -100,6 +102,17 @@ def fold() -> None:
 def fold_if_many() -> None:
     if pending() > FOLD_AT:
         fold()
+
+
+def _fold_job(app) -> dict:
+    """The worker folds every few minutes, so deltas stay few even when nobody opens the reports."""
+    waiting = pending()
+    if waiting:
+        fold()
+    return {"folded": waiting}
+
+
+register_job("reports-rollup", _fold_job, every=300)
 
 
 def rebuild() -> int:

@@ -71,7 +71,6 @@ def upgrade():
     sa.Column('met', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sla_rollup_deltas'))
     )
-    op.create_index('ix_sla_rollup_deltas_week', 'sla_rollup_deltas', ['week'], unique=False)
     postgres = op.get_bind().dialect.name == 'postgresql'
     for sql in POSTGRESQL_TRIGGERS if postgres else SQLITE_TRIGGERS:
         op.execute(sql)
@@ -82,6 +81,5 @@ def downgrade():
     postgres = op.get_bind().dialect.name == 'postgresql'
     for sql in ['DROP TRIGGER IF EXISTS ticket_sla_rollup_insert ON ticket_sla', 'DROP TRIGGER IF EXISTS ticket_sla_rollup_delete ON ticket_sla', 'DROP TRIGGER IF EXISTS ticket_sla_rollup_update ON ticket_sla', 'DROP FUNCTION IF EXISTS ticket_sla_rollup_delta()'] if postgres else ['DROP TRIGGER IF EXISTS ticket_sla_rollup_insert', 'DROP TRIGGER IF EXISTS ticket_sla_rollup_delete', 'DROP TRIGGER IF EXISTS ticket_sla_rollup_update']:
         op.execute(sql)
-    op.drop_index('ix_sla_rollup_deltas_week', table_name='sla_rollup_deltas')
     op.drop_table('sla_rollup_deltas')
     op.drop_table('sla_week_rollup')
