@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024
 SIDE = 160
 STORED_MAX_BYTES = 64 * 1024
+PICTURE_TIMEOUT = 3.0
 _pool = urllib3.PoolManager(retries=False)
 
 
@@ -32,7 +33,8 @@ def fetch(url: str) -> Optional[bytes]:
     if not url.lower().startswith(("https://", "http://")):
         return None
     limit = int(current_app.config.get("LINE_PICTURE_MAX_BYTES") or DEFAULT_MAX_BYTES)
-    seconds = float(current_app.config.get("LINE_HTTP_TIMEOUT") or 10)
+    # Fetched while LINE waits for the webhook's answer: a slow CDN must not hold it up long.
+    seconds = min(float(current_app.config.get("LINE_HTTP_TIMEOUT") or 10), PICTURE_TIMEOUT)
     try:
         response = _pool.request("GET", url, preload_content=False, redirect=False,
                                  timeout=urllib3.Timeout(connect=seconds, read=seconds))
