@@ -34,10 +34,14 @@ class Ticket(db.Model):
         Index("ix_tickets_customer_last_activity", "customer_id", "last_activity_at"),
         # The inbox's keyset pages: one index range per status (and per assignee / channel /
         # intent view), already in the list's order, so no view sorts the open backlog. The first
-        # replaced (status, last_activity_at), its prefix.
-        Index("ix_tickets_status_activity_id", "status", "last_activity_at", "id"),
-        Index("ix_tickets_assignee_status_activity_id", "assignee_id", "status", "last_activity_at", "id"),
-        Index("ix_tickets_channel_status_activity_id", "channel", "status", "last_activity_at", "id"),
+        # replaced (status, last_activity_at), its prefix. They carry what an agent's visibility and
+        # the other filters read, so neither the walks nor the tab counts visit the table.
+        Index("ix_tickets_status_activity_team", "status", "last_activity_at", "id", "team_id", "assignee_id",
+              "channel"),
+        Index("ix_tickets_assignee_status_activity", "assignee_id", "status", "last_activity_at", "id", "team_id",
+              "channel"),
+        Index("ix_tickets_channel_status_activity", "channel", "status", "last_activity_at", "id", "team_id",
+              "assignee_id"),
         Index("ix_tickets_intent_status_at_id", "intent", "status", "intent_at", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -275,12 +275,16 @@ def flagged_tickets(agent: Agent, filters: InboxFilters, limit: int = 10) -> lis
     if filters.page > 1 or filters.flagged or filters.status not in ("", "new", "open"):
         return []
     base, branches, key = _listing(agent, replace(filters, flagged=True, after=None, before=None))
+    rows = keyset_rows(base, branches, key, None, limit * 3)
+    ids = [r.id for r in rows]
+    owners = dict(db.session.execute(select(Ticket.id, Ticket.customer_id).where(Ticket.id.in_(ids))).all()) \
+        if ids else {}
     picked, seen = [], set()
-    for ticket in _load(row.id for row in keyset_rows(base, branches, key, None, limit * 3)):
-        if ticket.customer_id not in seen:
-            seen.add(ticket.customer_id)
-            picked.append(ticket)
-    return picked[:limit]
+    for row in rows:  # only the tickets shown are loaded with their customers
+        if owners.get(row.id) not in seen:
+            seen.add(owners.get(row.id))
+            picked.append(row.id)
+    return _load(picked[:limit])
 
 
 #: Closed and solved tickets pile up forever; their tab counts stop at this ("1000+").

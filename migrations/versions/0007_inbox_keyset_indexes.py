@@ -1,8 +1,8 @@
-"""Inbox keyset indexes: (status | assignee | channel | intent, ..., sort key, id) (issue 18).
+"""Inbox keyset indexes: (status | assignee | channel | intent, ..., sort key, id, ...) (issue 18).
 
 Each inbox view reads one index range per status already in its order, so a page costs the same
-at 1,000 or 40,000 open tickets. (status, last_activity_at, id) replaces its prefix
-(status, last_activity_at).
+at 1,000 or 40,000 open tickets. (status, last_activity_at, id, team_id, assignee_id, channel)
+replaces its prefix (status, last_activity_at) and covers the tab counts.
 
 Revision ID: 0007_inbox_keyset_indexes
 Revises: 0006_identity_pictures
@@ -21,18 +21,19 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index('ix_tickets_status_last_activity')
-        batch_op.create_index('ix_tickets_status_activity_id', ['status', 'last_activity_at', 'id'], unique=False)
-        batch_op.create_index('ix_tickets_assignee_status_activity_id',
-                              ['assignee_id', 'status', 'last_activity_at', 'id'], unique=False)
-        batch_op.create_index('ix_tickets_channel_status_activity_id',
-                              ['channel', 'status', 'last_activity_at', 'id'], unique=False)
+        batch_op.create_index('ix_tickets_status_activity_team',
+                              ['status', 'last_activity_at', 'id', 'team_id', 'assignee_id', 'channel'], unique=False)
+        batch_op.create_index('ix_tickets_assignee_status_activity',
+                              ['assignee_id', 'status', 'last_activity_at', 'id', 'team_id', 'channel'], unique=False)
+        batch_op.create_index('ix_tickets_channel_status_activity',
+                              ['channel', 'status', 'last_activity_at', 'id', 'team_id', 'assignee_id'], unique=False)
         batch_op.create_index('ix_tickets_intent_status_at_id', ['intent', 'status', 'intent_at', 'id'], unique=False)
 
 
 def downgrade():
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index('ix_tickets_intent_status_at_id')
-        batch_op.drop_index('ix_tickets_channel_status_activity_id')
-        batch_op.drop_index('ix_tickets_assignee_status_activity_id')
-        batch_op.drop_index('ix_tickets_status_activity_id')
+        batch_op.drop_index('ix_tickets_channel_status_activity')
+        batch_op.drop_index('ix_tickets_assignee_status_activity')
+        batch_op.drop_index('ix_tickets_status_activity_team')
         batch_op.create_index('ix_tickets_status_last_activity', ['status', 'last_activity_at'], unique=False)
