@@ -147,7 +147,9 @@ class Config:
     LINE_QUOTA_WARN_AT = float(os.environ.get("LINE_QUOTA_WARN_AT", "0.8"))
     #: Days the signed public URLs of images sent on LINE stay valid (LINE apps fetch them lazily).
     LINE_MEDIA_URL_DAYS = env_int("LINE_MEDIA_URL_DAYS", 14)
-    #: Largest LINE profile picture downloaded (a small copy is kept on the identity).
+    #: Fetch LINE profile pictures (a small copy is kept on the identity) when a profile is first read.
+    LINE_FETCH_PICTURES = env_bool("LINE_FETCH_PICTURES", True)
+    #: Largest LINE profile picture downloaded.
     LINE_PICTURE_MAX_BYTES = env_int("LINE_PICTURE_MAX_BYTES", 2 * 1024 * 1024)
     #: Public-reply guard: order-number (case-insensitive) and coupon-code (case-sensitive code)
     #: patterns, Python regex applied to NFKC text.
@@ -167,6 +169,9 @@ class Config:
     EMAIL_LEASE_SECONDS = env_int("EMAIL_LEASE_SECONDS", 300)
     #: Run the background worker inside the web process (embedded default).
     EMBEDDED_WORKER = env_bool("EMBEDDED_WORKER", True)
+    #: Train the cancellation-intent model in the background at worker start and at a web
+    #: process's first request (~3 s of CPU), so the first message does not wait for it.
+    INTENT_WARMUP = env_bool("INTENT_WARMUP", True)
 
     #: One JSON object per log line (production); plain text otherwise.
     LOG_JSON = env_bool("LOG_JSON", False)
@@ -190,6 +195,7 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     WTF_CSRF_ENABLED = False
     EMBEDDED_WORKER = False
+    INTENT_WARMUP = False  # a test process trains the model once, when a test first needs it
     SERVER_NAME = None
     RATELIMIT_ENABLED = False
 

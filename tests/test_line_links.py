@@ -224,3 +224,10 @@ def test_a_missing_or_oversized_picture_falls_back_to_the_initial(line_app, line
     login_as(agent)
     page = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
     assert "avatar-fallback" in page and "/picture" not in page
+
+
+def test_pictures_can_be_switched_off(line_app, lineserver, client):
+    line_app.config["LINE_FETCH_PICTURES"] = False
+    ticket, uid = _chat(lineserver, client, "北村 湊", "支払い方法を変えたい")
+    identity = db.session.scalar(select(Identity).where(Identity.value == uid))
+    assert identity.picture is None and not lineserver.requests_to("GET", "^/picture/")

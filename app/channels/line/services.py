@@ -146,7 +146,7 @@ def receive(payload: dict[str, Any], adapter: Optional[LineChannel] = None) -> d
     for event in relationships:
         name = _name(adapter, ev.user_id(event), names, pictures) if event.get("type") == "follow" else ""
         count(_relationship(event, name))
-    if pictures:
+    if pictures and current_app.config.get("LINE_FETCH_PICTURES", True):
         store_pictures(pictures)
     return counts
 
