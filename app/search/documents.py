@@ -6,18 +6,16 @@ carries its ticket's status, team and assignee, which authorisation filters on.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, NamedTuple, Optional
 from zoneinfo import ZoneInfo
 
 import phonenumbers
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from app.extensions import db
-from app.models import Customer, Message, Order, Ticket
+from app.models import Customer, Identity, Message, Order, Ticket
 from app.search.index import customer_doc_id, message_doc_id
 
 def _epoch(value: Optional[datetime]) -> int:
@@ -55,7 +53,7 @@ def _no_spaces(value: str) -> str:
     return value.replace(" ", "").replace("\u3000", "")
 
 
-def customer_document(customer: Customer, order_ids: Iterable[str]) -> dict[str, Any]:
+def customer_document(customer: Customer | CustomerRow, order_ids: Iterable[str]) -> dict[str, Any]:
     names, idtext, emails, phones, handles = [], [], [], [], []
     for value in (customer.name, customer.name_kana):
         if value:
@@ -86,8 +84,7 @@ def customer_document(customer: Customer, order_ids: Iterable[str]) -> dict[str,
     }
 
 
-@dataclass(frozen=True)
-class MessageRow:
+class MessageRow(NamedTuple):
     """The columns a message document is built from (a plain row: fast to load in bulk)."""
 
     id: int
@@ -102,6 +99,25 @@ class MessageRow:
     status: str
     assignee_id: Optional[int]
     team_id: Optional[int]
+
+
+class IdentityRow(NamedTuple):
+    kind: str
+    value: str
+    display: str
+    name: str
+
+
+class CustomerRow(NamedTuple):
+    """What a customer document is built from (the ORM Customer has the same attributes)."""
+
+    id: int
+    name: str
+    name_kana: str
+    external_id: Optional[str]
+    created_at: datetime
+    merged_into_id: Optional[int]
+    identities: list[IdentityRow]
 
 
 MESSAGE_COLUMNS = (Message.id, Message.ticket_id, Message.subject, Message.body_text, Message.sender,
@@ -131,35 +147,49 @@ def load_messages(ids: Iterable[int]) -> list[MessageRow]:
     return [MessageRow(*row) for row in db.session.execute(stmt)]
 
 
-def message_rows_after(last_id: int, limit: int) -> list[MessageRow]:
-    """The next `limit` messages by id (for backfill and rebuild)."""
+def message_rows_after(last_id: int, limit: int, conn=None) -> list[MessageRow]:
+    """The next `limit` messages by id (for backfill and rebuild); `conn` defaults to the session."""
     stmt = (select(*MESSAGE_COLUMNS).join(Ticket, Ticket.id == Message.ticket_id)
             .where(Message.id > last_id).order_by(Message.id).limit(limit))
-    return [MessageRow(*row) for row in db.session.execute(stmt)]
+    return [MessageRow(*row) for row in (conn or db.session).execute(stmt)]
+
+
+CUSTOMER_COLUMNS = (Customer.id, Customer.name, Customer.name_kana, Customer.external_id,
+                    Customer.created_at, Customer.merged_into_id)
 
 
 def load_customers(ids: Iterable[int]) -> list[dict[str, Any]]:
     """Documents of the live (not merged) customers among `ids`."""
-    ids = list(ids)
+    ids = sorted(set(ids))
     if not ids:
         return []
-    stmt = select(Customer).where(Customer.id.in_(ids)).options(selectinload(Customer.identities))
-    return _docs_for(list(db.session.scalars(stmt)))
+    rows = db.session.execute(select(*CUSTOMER_COLUMNS).where(Customer.id.in_(ids)).order_by(Customer.id))
+    return _docs_for(list(rows), db.session)
 
 
-def customer_docs_after(last_id: int, limit: int) -> tuple[list[dict[str, Any]], int, int]:
+def customer_docs_after(last_id: int, limit: int, conn=None) -> tuple[list[dict[str, Any]], int, int]:
     """(documents, last id seen, customers scanned) for the next `limit` customers by id."""
-    stmt = select(Customer).where(Customer.id > last_id).order_by(Customer.id).limit(limit)
-    customers = list(db.session.scalars(stmt.options(selectinload(Customer.identities))))
-    return _docs_for(customers), (customers[-1].id if customers else last_id), len(customers)
+    conn = conn or db.session
+    stmt = select(*CUSTOMER_COLUMNS).where(Customer.id > last_id).order_by(Customer.id).limit(limit)
+    rows = list(conn.execute(stmt))
+    return _docs_for(rows, conn), (rows[-1].id if rows else last_id), len(rows)
 
 
-def _docs_for(customers: list[Customer]) -> list[dict[str, Any]]:
-    live = [c for c in customers if c.merged_into_id is None]
+def _docs_for(rows: list, conn) -> list[dict[str, Any]]:
+    """Documents of the live customers among `rows` (CUSTOMER_COLUMNS), with identities and orders
+    read in one query each."""
+    live = [row for row in rows if row.merged_into_id is None]
+    if not live:
+        return []
+    ids = [row.id for row in live]
+    identities: dict[int, list[IdentityRow]] = {}
+    stmt = (select(Identity.customer_id, Identity.kind, Identity.value, Identity.display, Identity.name)
+            .where(Identity.customer_id.in_(ids)).order_by(Identity.id))
+    for customer_id, *fields in conn.execute(stmt):
+        identities.setdefault(customer_id, []).append(IdentityRow(*fields))
     orders: dict[int, list[str]] = {}
-    if live:
-        stmt = select(Order.customer_id, Order.external_id).where(
-            Order.customer_id.in_([c.id for c in live]))
-        for customer_id, external_id in db.session.execute(stmt):
-            orders.setdefault(customer_id, []).append(external_id)
-    return [customer_document(c, orders.get(c.id, [])) for c in live]
+    stmt = select(Order.customer_id, Order.external_id).where(Order.customer_id.in_(ids))
+    for customer_id, external_id in conn.execute(stmt):
+        orders.setdefault(customer_id, []).append(external_id)
+    return [customer_document(CustomerRow(*row, identities.get(row.id, [])), orders.get(row.id, []))
+            for row in live]

@@ -10,6 +10,8 @@
 - Reconciliation (every SEARCH_RECONCILE_SECONDS) queues what the database has and the index
   lacks, and what changed recently: it covers an event lost between a commit and its
   subscriber (the process died in that instant).
+- A full rebuild (rebuild.py) holds the writer lock throughout and supersedes the queue rows
+  queued before it; the worker skips its turns meanwhile.
 - `lag()` is the indicator: queue size, age of the oldest row, backfill still to do.
 """
 from __future__ import annotations
@@ -17,17 +19,16 @@ from __future__ import annotations
 import logging
 import time
 from datetime import timedelta
-from typing import Callable, Iterable, Optional
+from typing import Iterable, Optional
 
 from flask import Flask
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, insert, select
 from whoosh.index import LockError
-from whoosh.writing import CLEAR
 
 from app import bus
 from app.extensions import db
-from app.models import Customer, Message, SearchQueueItem, utcnow
-from app.search import documents
+from app.models import Message, SearchQueueItem, utcnow
+from app.search import backend, documents
 from app.search import index as idx
 from app.worker import register_job
 
@@ -45,6 +46,10 @@ _QUIET_CHANGES = {"reply", "note"}
 
 def enqueue(items: Iterable[tuple[str, int]]) -> None:
     """Record pending index work in its own short transaction (never the caller's session)."""
+    if backend.is_postgres():  # no queue: written in the caller's transaction (app/search/pg/writer.py)
+        from app.search.pg.writer import after_commit
+
+        return after_commit(list(items))
     rows = [{"kind": kind, "obj_id": int(obj_id), "created_at": utcnow()}
             for kind, obj_id in dict.fromkeys(items) if obj_id is not None]
     if rows:
@@ -177,6 +182,8 @@ def _backfill(writer: _Once, state: dict, budget_docs: int) -> int:
 
 def drain(max_items: int = DRAIN_BATCH, backfill_docs: int = BACKFILL_BATCH) -> dict:
     """One turn of the writer: queue first (fresh changes), then a chunk of backfill."""
+    if backend.is_postgres():  # nothing to drain: the tables are written in each transaction
+        return {"indexed": 0, "backend": "postgres"}
     ix, created = idx.open_or_create()
     state = idx.read_state()
     queue = list(db.session.execute(
@@ -204,57 +211,10 @@ def drain(max_items: int = DRAIN_BATCH, backfill_docs: int = BACKFILL_BATCH) -> 
             "backfilling": bool(state.get("backfill"))}
 
 
-def rebuild(progress: Optional[Callable[[int], None]] = None, batch: int = 2000) -> int:
-    """Rebuild the whole index from the database, atomically; returns documents indexed.
-
-    The writer lock is held throughout, so the worker leaves the queue alone meanwhile and
-    drains what arrived during the rebuild into the new index afterwards. Searches keep using
-    the old documents until the final commit replaces them all (mergetype CLEAR).
-    """
-    ix, _created = idx.open_or_create()
-    writer = ix.writer(timeout=60, limitmb=256, compound=False)
-    count = 0
-    try:
-        last = 0
-        while True:
-            docs, last_seen, scanned = documents.customer_docs_after(last, batch)
-            for doc in docs:
-                writer.add_document(**doc)
-            count += len(docs)
-            if progress:
-                progress(scanned)
-            if not scanned:
-                break
-            last = last_seen
-            db.session.expunge_all()
-        last = 0
-        while rows := documents.message_rows_after(last, batch):
-            for row in rows:
-                writer.add_document(**documents.message_document(row))
-            count += len(rows)
-            last = rows[-1].id
-            if progress:
-                progress(len(rows))
-        writer.commit(mergetype=CLEAR)
-    except BaseException:
-        writer.cancel()
-        raise
-    state = idx.read_state()
-    state.update({"schema": idx.SCHEMA_VERSION, "backfill": None, "rebuilt_at": time.time()})
-    idx.write_state(state)
-    return count
-
-
-def total_documents() -> int:
-    """How many documents a rebuild writes (customers are counted with their tombstones)."""
-    return (db.session.scalar(select(func.count(Customer.id))) or 0) + \
-        (db.session.scalar(select(func.count(Message.id))) or 0)
-
-
 def worker_job(app: Flask) -> dict:
     """The worker's `search` job: drain (and backfill), then reconcile when it is due."""
     result = drain()
-    if result.get("busy") or result.get("backfilling"):
+    if result.get("busy") or result.get("backfilling") or result.get("backend") == "postgres":
         return result
     from app.search.reconcile import reconcile, reconcile_due
 
@@ -264,3 +224,5 @@ def worker_job(app: Flask) -> dict:
 
 
 register_job("search", worker_job, every=2)
+
+from app.search.rebuild import rebuild, total_documents  # noqa: E402,F401  (their old home)

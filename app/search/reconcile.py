@@ -20,6 +20,7 @@ from app.extensions import db
 from app.models import Customer, Identity, Message, Order, SearchQueueItem, Ticket, utcnow
 from app.search import index as idx
 from app.search.indexer import RECONCILE_MARGIN, enqueue
+from app.search.rebuild import read_progress
 
 WATERMARK_FILE = "tsunagu-reconciled.json"
 
@@ -116,7 +117,13 @@ def reconcile_due(every_seconds: float) -> bool:
 
 
 def lag() -> dict:
-    """How far behind the index is: queue size, oldest pending age, backfill still to do."""
+    """How far behind the index is: queue size, oldest pending age, backfill still to do, a
+    running reindex's progress, and `state` in words: up to date | behind | reindexing | unavailable."""
+    from app.search import backend
+
+    if backend.is_postgres():  # written in each transaction: never behind (app/search/pg/writer.py)
+        return {"available": True, "pending": 0, "oldest_age_seconds": 0.0, "backfill_remaining": 0,
+                "behind": False, "reindex": None, "state": "up to date"}
     pending, oldest = db.session.execute(
         select(func.count(SearchQueueItem.id), func.min(SearchQueueItem.created_at))).one()
     age = (utcnow() - oldest).total_seconds() if oldest is not None else 0.0
@@ -131,6 +138,8 @@ def lag() -> dict:
         if backfill.get("customer") is not None:
             remaining += db.session.scalar(select(func.count(Customer.id)).where(
                 Customer.id > backfill["customer"])) or 0
+    reindex = read_progress(path)
+    behind = (not available) or bool(pending) or bool(backfill)
+    state = "reindexing" if reindex else "unavailable" if not available else "behind" if behind else "up to date"
     return {"available": available, "pending": int(pending), "oldest_age_seconds": round(age, 1),
-            "backfill_remaining": remaining,
-            "behind": (not available) or bool(pending) or bool(backfill)}
+            "backfill_remaining": remaining, "behind": behind, "reindex": reindex, "state": state}
