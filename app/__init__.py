@@ -30,6 +30,9 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     from app.security import init_security
 
     init_security(app)  # CSP/security headers, secret redaction in logs, fresh login
+    from app.retention.intent_model import init_app as init_intent_warm_up
+
+    init_intent_warm_up(app)  # INTENT_WARMUP: the intent model trains before a message needs it
     from app.ops.logs import init_logging
 
     init_logging(app)

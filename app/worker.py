@@ -94,6 +94,10 @@ def run_forever(app: Flask, stop: threading.Event | None = None) -> None:
         signal.signal(signal.SIGTERM, _graceful)
         signal.signal(signal.SIGINT, _graceful)
     log.info("worker started with jobs: %s", ", ".join(_jobs))
+    if app.config.get("INTENT_WARMUP"):
+        from app.retention.intent_model import warm_up
+
+        warm_up()  # trains in the background (~3 s) before the first polled message needs the model
     while not stop.is_set() and not stopping.is_set():
         run_once(app, only_due=True)
         stop.wait(0.5)

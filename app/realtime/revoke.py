@@ -51,8 +51,11 @@ def revoke_ticket(sid: str, ticket_id: int) -> None:
 
 def recheck_ticket(ticket_id: int) -> None:
     """Sockets watching the ticket whose agent may no longer see it leave its room."""
+    watching = sockets.watchers(ticket_id)
+    if not watching:  # the usual case: nobody has the ticket open, nothing to read
+        return
     ticket = db.session.get(Ticket, ticket_id)
-    for sid, agent_id in sockets.watchers(ticket_id):
+    for sid, agent_id in watching:
         agent = db.session.get(Agent, agent_id) if agent_id is not None else None
         if ticket is None or agent is None or not agent.active or not can_see_ticket(agent, ticket):
             revoke_ticket(sid, ticket_id)

@@ -169,9 +169,10 @@ def detect_for_messages(message_ids: list[int]) -> list[int]:
         flagged[ticket.id] = ticket
     if not flagged:
         return []
-    db.session.commit()
+    # Read before the commit expires the tickets (after it, one query per ticket).
     payloads = [dict(ticket_id=t.id, customer_id=t.customer_id, actor_id=None, changes=["intent", "priority"])
                 for t in flagged.values()]
+    db.session.commit()
     tickets.clear(), cases.clear(), flagged.clear()  # subscribers' commits need not expire them
     bus.publish_many("ticket.updated", payloads)
     return [p["ticket_id"] for p in payloads]

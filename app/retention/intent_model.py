@@ -7,6 +7,8 @@ Model: multinomial logistic regression over cancel / pause / skip / none, chosen
 (bench/intent_eval.py). It is trained at first use from the shipped corpus, once per process (about
 2 s on an idle core; scikit-learn is imported only then), deterministically (lbfgs on one BLAS thread,
 the corpus in file order), so no binary model file can go out of date with the code or the library.
+With INTENT_WARMUP (on except in tests), the worker at start and a web process at its first request
+train it in a background thread (`warm_up`), so no customer's message waits for the training.
 """
 from __future__ import annotations
 
@@ -129,3 +131,31 @@ def shipped_model() -> Model:
     """The model trained on the whole shipped corpus, once per process."""
     with _LOCK:
         return _shipped()
+
+
+_warming: Optional[threading.Thread] = None
+_WARM_LOCK = threading.Lock()
+
+
+def warm_up() -> Optional[threading.Thread]:
+    """Train the shipped model in a background thread, once per process (a message arriving
+    meanwhile waits for that training instead of starting its own). Returns the thread, or None
+    when the model is ready already."""
+    global _warming
+    with _WARM_LOCK:
+        if _shipped.cache_info().currsize:
+            return None
+        if _warming is None:
+            _warming = threading.Thread(target=shipped_model, name="intent-warm-up", daemon=True)
+            _warming.start()
+        return _warming
+
+
+def init_app(app) -> None:
+    """With INTENT_WARMUP, a web process starts the training at its first request."""
+    if not app.config.get("INTENT_WARMUP"):
+        return
+
+    @app.before_request
+    def _warm_up_intent_model() -> None:
+        warm_up()

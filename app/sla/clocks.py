@@ -231,7 +231,7 @@ def _answer_time(at: datetime, direction: str, delivery: Optional[str], sent_at:
     return max(at, sent_at) if sent_at is not None else at
 
 
-def _facts_from(ticket: Ticket, message_rows, event_rows) -> Facts:
+def _facts_from(ticket: Ticket, message_rows, event_rows, commerce_known=None) -> Facts:
     timed = [(_answer_time(at, d, delivery, sent_at), d, meta, auto)
              for at, d, meta, auto, delivery, sent_at in message_rows]
     messages = sorted((at, d) for at, d, meta, auto in timed
@@ -244,7 +244,8 @@ def _facts_from(ticket: Ticket, message_rows, event_rows) -> Facts:
         messages.sort()
     from app.sla.commerce import commerce_deadline
 
-    commerce = commerce_deadline(ticket, ticket.created_at) if ticket.status in OPEN_STATUSES else None
+    commerce = commerce_deadline(ticket, ticket.created_at, commerce_known) if ticket.status in OPEN_STATUSES \
+        else None
     return Facts(created_at=ticket.created_at, status=ticket.status, messages=messages,
                  pending=_pending_from(ticket, event_rows), solved_at=ticket.solved_at,
                  commerce_due_at=commerce[0] if commerce else None, reopen_count=ticket.reopen_count)
@@ -292,6 +293,7 @@ def refresh_many(ticket_ids, now: Optional[datetime] = None, policies: Optional[
     """
     from sqlalchemy.orm import selectinload
 
+    from app.sla import commerce
     from app.sla.policies import active_policies, calendar_for, match_policy
 
     ids = list(dict.fromkeys(ticket_ids))
@@ -311,12 +313,14 @@ def refresh_many(ticket_ids, now: Optional[datetime] = None, policies: Optional[
         missing = [t for t in tickets if t.id not in rows]
         if missing:
             rows.update(_insert_rows(missing))
+        known = commerce.prefetch([t for t in tickets if t.status in OPEN_STATUSES])
         for ticket in tickets:
             policy = match_policy(ticket, policies)
             key = policy.id if policy is not None and policy.calendar_id else None
             if key not in calendars:
                 calendars[key] = calendar_for(policy)
-            result = compute(_facts_from(ticket, *facts[ticket.id]), policy, calendars[key], now)
+            result = compute(_facts_from(ticket, *facts[ticket.id], known.get(ticket.id, (None, []))),
+                             policy, calendars[key], now)
             row = rows[ticket.id]
             before = None if ticket in missing else (row.state, row.due_at, row.due_rule)
             _store(row, ticket, policy, result)
@@ -345,9 +349,9 @@ def _insert_rows(tickets: list[Ticket]) -> dict[int, TicketSLA]:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    db.session.execute(insert(TicketSLA).values([{"ticket_id": t.id, "created_at": t.created_at}
-                                                 for t in tickets])
-                       .on_conflict_do_nothing(index_elements=["ticket_id"]))
+    # executemany of one cached statement (a multi-row VALUES is compiled anew for every size)
+    db.session.connection().execute(insert(TicketSLA).on_conflict_do_nothing(index_elements=["ticket_id"]),
+                                    [{"ticket_id": t.id, "created_at": t.created_at} for t in tickets])
     return {r.ticket_id: r for r in db.session.scalars(
         select(TicketSLA).where(TicketSLA.ticket_id.in_([t.id for t in tickets])))}
 

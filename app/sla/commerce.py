@@ -56,15 +56,44 @@ def _cutoff_end(ship_date, tz: str) -> datetime:
     return datetime.combine(last_day + timedelta(days=1), time(0, 0), ZoneInfo(tz))
 
 
-def commerce_deadline(ticket: Ticket, since: datetime) -> Optional[tuple[datetime, Subscription]]:
-    """(deadline, subscription) for a subscription-change ticket, else None."""
+#: What commerce_deadline reads for one ticket: (its case's subscription id, the customer's active
+#: subscriptions with a next ship date, earliest first).
+Known = tuple[Optional[int], list[Subscription]]
+
+
+def prefetch(tickets: list[Ticket]) -> dict[int, Known]:
+    """What commerce_deadline needs for many tickets, in two queries (for those that are
+    subscription changes; the others need nothing)."""
+    wanted = [t for t in tickets if is_subscription_change(t)]
+    if not wanted:
+        return {}
+    from app.models import RetentionCase
+
+    case_subs = dict(db.session.execute(select(RetentionCase.ticket_id, RetentionCase.subscription_id)
+                                        .where(RetentionCase.ticket_id.in_([t.id for t in wanted]))).all())
+    by_customer: dict[int, list[Subscription]] = {}
+    for sub in db.session.scalars(select(Subscription).where(
+            Subscription.customer_id.in_(sorted({t.customer_id for t in wanted if t.customer_id is not None})),
+            Subscription.status == "active", Subscription.next_ship_date.is_not(None))
+            .order_by(Subscription.next_ship_date, Subscription.id)):
+        by_customer.setdefault(sub.customer_id, []).append(sub)
+    return {t.id: (case_subs.get(t.id), by_customer.get(t.customer_id, [])) for t in wanted}
+
+
+def commerce_deadline(ticket: Ticket, since: datetime, known: Optional[Known] = None
+                      ) -> Optional[tuple[datetime, Subscription]]:
+    """(deadline, subscription) for a subscription-change ticket, else None. `known`: what
+    `prefetch` read for it (else two queries)."""
     if not is_subscription_change(ticket):
         return None
-    query = select(Subscription).where(Subscription.customer_id == ticket.customer_id,
-                                       Subscription.status == "active",
-                                       Subscription.next_ship_date.is_not(None))
-    sub_id = _case_subscription_id(ticket.id)
-    subs = list(db.session.scalars(query.order_by(Subscription.next_ship_date, Subscription.id)))
+    if known is not None:
+        sub_id, subs = known[0], list(known[1])
+    else:
+        query = select(Subscription).where(Subscription.customer_id == ticket.customer_id,
+                                           Subscription.status == "active",
+                                           Subscription.next_ship_date.is_not(None))
+        sub_id = _case_subscription_id(ticket.id)
+        subs = list(db.session.scalars(query.order_by(Subscription.next_ship_date, Subscription.id)))
     if sub_id is not None:
         subs = [s for s in subs if s.id == sub_id] or subs
     if not subs:
