@@ -19,7 +19,9 @@ from sqlalchemy import and_, or_, true
 from app.extensions import db
 from app.models import Ticket
 
-_TOKEN = re.compile(r"^(n|[0-9]{1,17})\.([0-9]{1,18})$")
+_TOKEN = re.compile(r"^(n|[0-9]{1,17})\.([0-9]{1,10})$")
+#: Ticket ids are the database's INTEGER (PostgreSQL refuses a larger number in a comparison).
+_MAX_ID = 2 ** 31 - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -51,7 +53,7 @@ class Cursor:
         except (OverflowError, OSError, ValueError):
             return None
         ticket_id = int(match.group(2))
-        return cls(at, ticket_id) if ticket_id < 2 ** 63 else None
+        return cls(at, ticket_id) if ticket_id <= _MAX_ID else None
 
 
 @dataclass(frozen=True)
