@@ -3,11 +3,12 @@
 Everything reads `ticket_sla` (one row per ticket with durations precomputed when the ticket
 changed, in calendar and business seconds), never the messages; its covering index
 `ix_ticket_sla_report` lets a date range be read without touching the table. Counts, rates and
-SLA attainment are one GROUP BY. Medians and p90s are exact up to EXACT_PERCENTILE_LIMIT tickets
-and above that computed over a systematic sample (every k-th ticket id, `percentiles_sample` = k),
-so a year of a busy shop stays interactive: PostgreSQL with percentile_cont (one sort per duration),
-SQLite (no ordered-set aggregates) with one narrow raw scan and the same linear interpolation in
-Python.
+SLA attainment are exact sums: whole shop weeks from the weekly rollup (app/reports/rollup.py),
+the weeks a range cuts with one GROUP BY over the raw rows. Medians and p90s are read from the raw
+rows, exact up to EXACT_PERCENTILE_LIMIT tickets and above that computed over a systematic sample
+(every k-th ticket id, `percentiles_sample` = k), so a year of a busy shop stays interactive:
+PostgreSQL with percentile_cont (one sort per duration, groups and total in one scan), SQLite (no
+ordered-set aggregates) with one narrow raw scan and the same linear interpolation in Python.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from datetime import datetime
 from typing import Any, Optional
 
 from flask_babel import gettext as _
-from sqlalchemy import Float, Integer, and_, case, cast, func, literal, select
+from sqlalchemy import Float, Integer, and_, case, cast, func, literal, select, tuple_
 from sqlalchemy.dialects import postgresql
 
 from app.extensions import db
@@ -176,7 +177,7 @@ def sla_summary(f: Filters, group_by: str = "agent", total: Optional[Row] = None
                       sla_decided=decided, sla_met=met)
     step = max(1, -(-sum(r.tickets for r in rows.values()) // EXACT_PERCENTILE_LIMIT))  # ceil
     if db.engine.dialect.name == "postgresql":
-        _postgres_percentiles(group_by, f, rows, step)
+        _postgres_percentiles(group_by, f, rows, step, total)
     else:
         _sqlite_percentiles(group_by, f, rows, total, step)
     if group_by == "week":
@@ -191,13 +192,20 @@ def _sampled(query, step: int):
     return query.where(TicketSLA.ticket_id % step == 0) if step > 1 else query
 
 
-def _postgres_percentiles(group_by: str, f: Filters, rows: dict[Any, Row], step: int) -> None:
+def _postgres_percentiles(group_by: str, f: Filters, rows: dict[Any, Row], step: int,
+                          total: Optional[Row] = None) -> None:
+    """percentile_cont per group; with `total`, the total's too in the same scan (GROUPING SETS)."""
     key = _group_expr(group_by, f).label("key")
     shares = postgresql.array([0.5, 0.9], type_=Float)
     columns = [key] + [func.percentile_cont(shares, type_=postgresql.ARRAY(Float))
                        .within_group(getattr(TicketSLA, n)).label(n) for n in DURATIONS]
-    for r in db.session.execute(_sampled(_base(group_by, f, columns), step).group_by(key)).mappings():
-        row = rows.get(_norm_key(group_by, r["key"]))
+    if total is not None:
+        columns.append(func.grouping(key).label("whole"))
+        total.percentiles_sample = step
+    query = _sampled(_base(group_by, f, columns), step)
+    query = query.group_by(func.grouping_sets(key, tuple_()) if total is not None else key)
+    for r in db.session.execute(query).mappings():
+        row = total if total is not None and r["whole"] else rows.get(_norm_key(group_by, r["key"]))
         if row is not None:
             row.durations = {n: dict(zip(("median", "p90"), r[n] or (None, None))) for n in DURATIONS}
     for row in rows.values():
@@ -255,13 +263,7 @@ def sla_report(f: Filters, group_by: str = "agent") -> dict[str, Any]:
         groups = sla_summary(f, group_by)
         total_rows = sla_summary(f, "none") if group_by != "none" else groups
         total = total_rows[0] if total_rows else Row(key="all", label="all")
-    elif db.engine.dialect.name == "postgresql":  # groups partition the tickets: add them up
-        total = Row(key="all", label="all")
-        groups = sla_summary(f, group_by)
-        _sum_counts(groups, total)
-        step = max(1, -(-total.tickets // EXACT_PERCENTILE_LIMIT))
-        _postgres_percentiles("none", f, {"all": total}, step)
-    else:
+    else:  # groups partition the tickets: counts add up, percentiles come from the same scan
         total = Row(key="all", label="all")
         groups = sla_summary(f, group_by, total)
         _sum_counts(groups, total)
