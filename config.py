@@ -147,7 +147,7 @@ class Config:
     LINE_QUOTA_WARN_AT = float(os.environ.get("LINE_QUOTA_WARN_AT", "0.8"))
     #: Days the signed public URLs of images sent on LINE stay valid (LINE apps fetch them lazily).
     LINE_MEDIA_URL_DAYS = env_int("LINE_MEDIA_URL_DAYS", 14)
-    #: Fetch LINE profile pictures (a small copy is kept on the identity) when a profile is first read.
+    #: Fetch LINE profile pictures (a small copy is kept on the identity) when an agent first sees one.
     LINE_FETCH_PICTURES = env_bool("LINE_FETCH_PICTURES", True)
     #: Largest LINE profile picture downloaded.
     LINE_PICTURE_MAX_BYTES = env_int("LINE_PICTURE_MAX_BYTES", 2 * 1024 * 1024)

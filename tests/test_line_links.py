@@ -198,36 +198,59 @@ def test_an_order_number_or_phone_written_on_line_suggests_its_customer(line_app
 
 # --- profile pictures ----------------------------------------------------------------------------
 
-def test_profile_picture_is_stored_small_and_shown_on_the_ticket_and_customer(line_app, lineserver, client, agent,
-                                                                               login_as):
+def test_profile_picture_is_fetched_on_first_view_stored_small_and_shown(line_app, lineserver, client, agent,
+                                                                           login_as):
     ticket, uid = _chat(lineserver, client, "青木 陽菜", "サイズ交換できますか")
     identity = db.session.scalar(select(Identity).where(Identity.value == uid))
     assert identity.picture_url == lineserver.profiles[uid]["pictureUrl"]
-    assert identity.picture_type == "image/jpeg" and identity.picture.startswith(b"\xff\xd8\xff")
+    assert identity.picture is None and not lineserver.requests_to("GET", "^/picture/")  # the webhook did not wait
     url = f"/line/identities/{identity.id}/picture"
     assert client.get(url).status_code in (302, 401)  # agents only
     login_as(agent)
     for page in (f"/tickets/{ticket.id}", f"/customers/{ticket.customer_id}"):
         assert url in client.get(page).get_data(as_text=True)
     picture = client.get(url)
-    assert picture.status_code == 200 and picture.mimetype == "image/jpeg"
+    assert picture.status_code == 200 and picture.mimetype == "image/jpeg" and picture.data.startswith(b"\xff\xd8\xff")
     assert picture.headers["X-Content-Type-Options"] == "nosniff"
+    assert client.get(url).data == picture.data and len(lineserver.requests_to("GET", "^/picture/")) == 1
+    db.session.expire_all()
+    assert db.session.get(Identity, identity.id).picture_type == "image/jpeg"
 
 
 def test_a_missing_or_oversized_picture_falls_back_to_the_initial(line_app, lineserver, client, agent, login_as):
     line_app.config["LINE_PICTURE_MAX_BYTES"] = 50
     ticket, uid = _chat(lineserver, client, "杉本 蒼", "ギフト包装はできますか")
     identity = db.session.scalar(select(Identity).where(Identity.value == uid))
-    assert identity.picture_url and identity.picture is None and identity.picture_type is None
-    uid2 = lineserver.add_user("写真なし", picture=False)
-    post_delivery(client, lineserver.delivery(lineserver.text(uid2, "こんにちは")))
     login_as(agent)
+    assert client.get(f"/line/identities/{identity.id}/picture").status_code == 404
+    db.session.expire_all()
+    assert db.session.get(Identity, identity.id).picture_type == ""  # tried once, remembered
     page = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
     assert "avatar-fallback" in page and "/picture" not in page
+    uid2 = lineserver.add_user("写真なし", picture=False)
+    post_delivery(client, lineserver.delivery(lineserver.text(uid2, "こんにちは")))
+    assert db.session.scalar(select(Identity).where(Identity.value == uid2)).picture_url is None
 
 
-def test_pictures_can_be_switched_off(line_app, lineserver, client):
+def test_a_new_picture_url_replaces_the_copy(line_app, lineserver, client, agent, login_as):
+    ticket, uid = _chat(lineserver, client, "原 樹", "こんにちは")
+    identity_id = db.session.scalar(select(Identity.id).where(Identity.value == uid))
+    login_as(agent)
+    first = client.get(f"/line/identities/{identity_id}/picture").data
+    from app.channels.line.pictures import note_pictures
+    from tests.lineserver import png
+
+    lineserver.pictures[uid] = png((250, 250, 0), (80, 80))
+    note_pictures({uid: lineserver.profiles[uid]["pictureUrl"] + "?v=2"})
+    second = client.get(f"/line/identities/{identity_id}/picture").data
+    assert second != first and second.startswith(b"\xff\xd8\xff")
+
+
+def test_pictures_can_be_switched_off(line_app, lineserver, client, agent, login_as):
     line_app.config["LINE_FETCH_PICTURES"] = False
     ticket, uid = _chat(lineserver, client, "北村 湊", "支払い方法を変えたい")
     identity = db.session.scalar(select(Identity).where(Identity.value == uid))
-    assert identity.picture is None and not lineserver.requests_to("GET", "^/picture/")
+    login_as(agent)
+    assert "avatar-fallback" in client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    assert client.get(f"/line/identities/{identity.id}/picture").status_code == 404
+    assert not lineserver.requests_to("GET", "^/picture/")

@@ -1,10 +1,11 @@
 """LINE profile pictures: the profile API's pictureUrl kept on the identity, and a small copy.
 
-The page's Content-Security-Policy allows only our own images, so the picture is fetched once
-(when the profile is first read, or its URL changes), size-limited (LINE_PICTURE_MAX_BYTES),
-re-encoded by Pillow into a small JPEG (which also drops anything that is not an image) and
-served from our origin to agents. A picture that cannot be fetched leaves the URL stored and the
-page shows the name's initial instead; it never fails the webhook.
+The page's Content-Security-Policy allows only our own images, so the picture is fetched once,
+when an agent first sees it (not in the webhook, which LINE is waiting on), size-limited
+(LINE_PICTURE_MAX_BYTES), re-encoded by Pillow into a small JPEG (which also drops anything that
+is not an image) and served from our origin. The webhook only keeps the profile's URL (a new URL
+drops the old copy). A picture that cannot be fetched is remembered as missing and the page shows
+the name's initial instead.
 """
 from __future__ import annotations
 
@@ -50,21 +51,28 @@ def fetch(url: str) -> Optional[bytes]:
     return data if data and len(data) <= limit else None
 
 
-def store_pictures(pictures: dict[str, str]) -> int:
-    """Fetch and keep the pictures of these LINE users whose picture URL is new; returns how many
-    identities changed (one commit)."""
+def note_pictures(pictures: dict[str, str]) -> int:
+    """Keep the picture URLs of these LINE users (from their profiles); a changed URL drops the old
+    copy. Nothing is downloaded here: the webhook stays fast, the copy is made on first view."""
     identities = db.session.scalars(select(Identity).where(Identity.kind == "line",
                                                            Identity.value.in_(list(pictures))))
     changed = 0
     for identity in identities:
-        url = pictures[identity.value]
-        if identity.picture_url == url and identity.picture_type:
-            continue
-        data = fetch(url)
-        made = media.small(data, STORED_MAX_BYTES, SIDE) if data else None
-        identity.picture_url = url[:1000]
-        identity.picture, identity.picture_type = made if made else (None, None)
-        changed += 1
+        url = pictures[identity.value][:1000]
+        if identity.picture_url != url:
+            identity.picture_url, identity.picture, identity.picture_type = url, None, None
+            changed += 1
     if changed:
         db.session.commit()
     return changed
+
+
+def ensure_picture(identity: Identity) -> bool:
+    """Make the small copy of the identity's picture if not tried yet; True when there is one.
+    A failed try is remembered (picture_type ''): the page then shows the initial."""
+    if identity.picture_type is None and identity.picture_url and current_app.config.get("LINE_FETCH_PICTURES", True):
+        data = fetch(identity.picture_url)
+        made = media.small(data, STORED_MAX_BYTES, SIDE) if data else None
+        identity.picture, identity.picture_type = made if made else (None, "")
+        db.session.commit()
+    return bool(identity.picture_type)

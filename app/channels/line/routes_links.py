@@ -15,6 +15,7 @@ from flask_login import current_user, login_required
 from app.auth.access import get_customer_for, get_ticket_for
 from app.channels.line import links
 from app.channels.line.forms import LinkConfirmForm, LinkLookupForm
+from app.channels.line.pictures import ensure_picture
 from app.channels.line.routes import bp
 from app.extensions import db
 from app.models import Identity
@@ -70,11 +71,13 @@ def link(ticket_id: int):
 @bp.get("/line/identities/<int:identity_id>/picture")
 @login_required
 def picture(identity_id: int):
-    """A stored profile picture (raster image, sniffed when stored), for agents."""
+    """A profile picture's small copy (made on first view, a JPEG re-encoded by Pillow), for agents."""
     identity = db.session.get(Identity, identity_id)
-    if identity is None or not identity.picture or not identity.picture_type:
+    if identity is None:
         abort(404)
     get_customer_for(current_user._get_current_object(), identity.customer_id)
+    if not ensure_picture(identity):
+        abort(404)
     response = send_file(BytesIO(identity.picture), mimetype=identity.picture_type, max_age=3600)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"

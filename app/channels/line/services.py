@@ -21,7 +21,7 @@ from sqlalchemy import select
 from app.channels import registry
 from app.channels.line import events as ev
 from app.channels.line.adapter import LineChannel, Quota, token_valid
-from app.channels.line.pictures import store_pictures
+from app.channels.line.pictures import note_pictures
 from app.extensions import db
 from app.ingest.identity import Sender, find_identity, resolve_customer
 from app.ingest.service import IngestError, ingest_batch
@@ -54,7 +54,7 @@ def _known_names(uids: list[str]) -> dict[str, str]:
 
 def _name(adapter: LineChannel, uid: str, cache: dict[str, str], pictures: Optional[dict[str, str]] = None) -> str:
     """The profile name, asked of LINE only for users we do not know by name yet (once per delivery);
-    the profile's picture URL goes into `pictures` (stored after the delivery's messages)."""
+    the profile's picture URL goes into `pictures` (kept after the delivery's messages)."""
     if uid not in cache:
         profile = adapter.profile(uid) if uid.startswith("U") else None
         cache[uid] = profile.name if profile else ""
@@ -146,8 +146,8 @@ def receive(payload: dict[str, Any], adapter: Optional[LineChannel] = None) -> d
     for event in relationships:
         name = _name(adapter, ev.user_id(event), names, pictures) if event.get("type") == "follow" else ""
         count(_relationship(event, name))
-    if pictures and current_app.config.get("LINE_FETCH_PICTURES", True):
-        store_pictures(pictures)
+    if pictures:
+        note_pictures(pictures)
     return counts
 
 
