@@ -287,8 +287,10 @@ def run(url: str, args, reuse: bool = False, server_cpu: Optional[ServerCPU] = N
         ticket_id = TARGET_TICKETS
         agents = {"agent": _agent("bench@bench.test", "agent", 1),
                   "supervisor": _agent("boss@bench.test", "supervisor", None)}
-        # The timed agent takes over agent #2's tickets (1 in 20 of the assigned): their "mine".
-        db.session.execute(text("UPDATE tickets SET assignee_id = :me WHERE assignee_id = 2"),
+        # The timed agent takes over agent #2's tickets (1 in 20 of the assigned) and 1 in 16 of the
+        # unsolved (by rank, so "mine" has full pages at 1,000 unsolved too).
+        db.session.execute(text("UPDATE tickets SET assignee_id = :me WHERE assignee_id = 2 OR id IN "
+                                "(SELECT ticket_id FROM bench_open WHERE rank % 16 = 1)"),
                            {"me": agents["agent"].id})
         # One unsolved ticket in 8 is a cancellation request, at every open count (by rank), so
         # their list has full pages at 1,000 unsolved too.

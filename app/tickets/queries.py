@@ -289,24 +289,30 @@ def flagged_tickets(agent: Agent, filters: InboxFilters, limit: int = 10) -> lis
 
 #: Closed and solved tickets pile up forever; their tab counts stop at this ("1000+").
 COUNT_CAP = 1000
+#: Each unsolved status is counted up to this: exact for any desk that can still read its
+#: inbox, and a backlog of 40,000 costs what one of 5,000 does ("5000+").
+OPEN_COUNT_CAP = 5000
 
 
 def status_counts(agent: Agent, filters: InboxFilters) -> dict[str, int]:
     """Visible tickets per status under the channel/mine filters (for the filter tabs).
 
-    Open statuses are counted exactly; solved, closed and all are counted up to COUNT_CAP so the
-    inbox stays fast with hundreds of thousands of old tickets (the key "capped" lists which).
+    Each status is counted on its index range, up to OPEN_COUNT_CAP (unsolved ones) or COUNT_CAP
+    (solved, closed), so the inbox stays fast with any backlog and hundreds of thousands of old
+    tickets; the key "capped" lists the counts that stopped at their cap.
     """
     scope = _scope(agent, replace(filters, flagged=False), with_status=False)
-    exact = scope.where(Ticket.status.in_(OPEN_STATUSES)).with_only_columns(Ticket.status, func.count())
-    counts: dict = {status: n for status, n in db.session.execute(exact.group_by(Ticket.status))}
-    counts[""] = sum(counts.get(s, 0) for s in OPEN_STATUSES)
+    counts: dict = {}
     capped = set()
-    for status in (s for s in STATUSES if s not in OPEN_STATUSES):
-        limited = scope.where(Ticket.status == status).with_only_columns(Ticket.id).limit(COUNT_CAP).subquery()
+    for status in STATUSES:
+        cap = OPEN_COUNT_CAP if status in OPEN_STATUSES else COUNT_CAP
+        limited = scope.where(Ticket.status == status).with_only_columns(Ticket.id).limit(cap).subquery()
         counts[status] = db.session.scalar(select(func.count()).select_from(limited))
-        if counts[status] >= COUNT_CAP:
+        if counts[status] >= cap:
             capped.add(status)
+    counts[""] = sum(counts.get(s, 0) for s in OPEN_STATUSES)
+    if capped & set(OPEN_STATUSES):
+        capped.add("")
     counts["all"] = sum(counts.get(s, 0) for s in STATUSES)
     if capped:
         capped.add("all")
