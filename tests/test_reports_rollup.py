@@ -216,7 +216,7 @@ def test_real_ticket_changes_keep_the_rollup_exact(app):
     assert everything["total"]["tickets"] == 4 and everything["total"]["solved"] == 1
 
 
-def test_heatmap_counts_each_ticket_in_its_shop_weekday_and_hour(desk):
+def test_heatmap_counts_each_ticket_in_its_shop_weekday_and_hour(desk, backend):
     expected = [[0] * 24 for _d in range(7)]
     f = _ranges()[0]
     for row in db.session.scalars(select(TicketSLA)):
@@ -225,6 +225,21 @@ def test_heatmap_counts_each_ticket_in_its_shop_weekday_and_hour(desk):
             expected[local.weekday()][local.hour] += 1
     assert figures.volume_heatmap(f)["grid"] == expected
     assert sum(map(sum, expected)) == 90
+    if backend == "postgresql":  # a zone with DST goes through the zone database, hour by hour
+        paris = ZoneInfo("Europe/Paris")
+        g = Filters(start=f.start, end=f.end, tz="Europe/Paris", tz_offset_minutes=120)
+        expected = [[0] * 24 for _d in range(7)]
+        for row in db.session.scalars(select(TicketSLA)):
+            local = row.created_at.astimezone(paris)
+            expected[local.weekday()][local.hour] += 1
+        assert figures.volume_heatmap(g)["grid"] == expected
+
+
+def test_the_heatmap_goes_through_the_zone_only_where_it_has_dst():
+    tokyo = Filters(start=datetime(2026, 1, 5, tzinfo=JST), end=datetime(2027, 1, 4, tzinfo=JST))
+    assert figures._fixed_offset(tokyo)
+    berlin = Filters(start=tokyo.start, end=tokyo.end, tz="Europe/Berlin", tz_offset_minutes=60)
+    assert not figures._fixed_offset(berlin)
 
 
 def test_the_worker_job_folds(desk, app):
