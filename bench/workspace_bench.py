@@ -148,6 +148,10 @@ def generate(n_customers: int, n_messages: int, n_tickets: int = 0, n_open: int 
     db.session.execute(text("CREATE TABLE bench_open (rank INTEGER PRIMARY KEY, ticket_id INTEGER, status VARCHAR(10))"))
     _insert_raw("INSERT INTO bench_open (rank, ticket_id, status) VALUES (:rank, :ticket_id, :status)",
                 [{"rank": i, "ticket_id": t["id"], "status": t["status"]} for i, t in enumerate(opened)])
+    if db.engine.dialect.name == "postgresql":  # ids were given: move the sequences past them
+        for table in ("agents", "teams", "tickets", "messages", "customers", "identities"):
+            db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                    f"(SELECT max(id) FROM {table}))"))
     db.session.execute(text("ANALYZE"))
     db.session.commit()
     return TARGET_TICKETS

@@ -302,14 +302,12 @@ def status_counts(agent: Agent, filters: InboxFilters) -> dict[str, int]:
     tickets; the key "capped" lists the counts that stopped at their cap.
     """
     scope = _scope(agent, replace(filters, flagged=False), with_status=False)
-    counts: dict = {}
-    capped = set()
-    for status in STATUSES:
-        cap = OPEN_COUNT_CAP if status in OPEN_STATUSES else COUNT_CAP
-        limited = scope.where(Ticket.status == status).with_only_columns(Ticket.id).limit(cap).subquery()
-        counts[status] = db.session.scalar(select(func.count()).select_from(limited))
-        if counts[status] >= cap:
-            capped.add(status)
+    caps = {status: OPEN_COUNT_CAP if status in OPEN_STATUSES else COUNT_CAP for status in STATUSES}
+    one_each = [select(func.count()).select_from(
+        scope.where(Ticket.status == status).with_only_columns(Ticket.id).limit(cap).subquery()).scalar_subquery()
+        for status, cap in caps.items()]
+    counts: dict = dict(zip(caps, db.session.execute(select(*one_each)).one()))  # one round trip
+    capped = {status for status, cap in caps.items() if counts[status] >= cap}
     counts[""] = sum(counts.get(s, 0) for s in OPEN_STATUSES)
     if capped & set(OPEN_STATUSES):
         capped.add("")
