@@ -12,7 +12,8 @@ Build once and reuse: `--workdir DIR` keeps the database and the index; `--workd
 The main run fills a fresh SQLite database (customers, tickets, messages: 80% Japanese support
 mails, 20% English), then times the real code paths:
 - `rebuild()`, what `flask search reindex` runs: read from the DB, build documents, analyse,
-  write, commit -> documents/second;
+  write, commit -> documents/second (wall and per CPU-second), peak RSS during it, and the
+  13,000 queue rows queued before it (a backlog it supersedes) gone afterwards;
 - `drain()`, the worker's incremental path, on 2,000 queued messages -> documents/second;
 - 50 mixed queries through `search_messages` / `search_customers` (Whoosh + the DB re-check +
   highlighting), as a supervisor and as a team agent, twice (cold, then warm) -> p50/p95 ms.
@@ -165,6 +166,12 @@ def fill_database(n_messages: int, n_customers: int, seed: int) -> None:
     db.session.commit()
 
 
+def rss_mb() -> float:
+    """The process's resident set now (Linux), in MB."""
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
@@ -229,7 +236,11 @@ def main_benchmark(args) -> dict:
             start = time.perf_counter()
             fill_database(args.messages, args.customers, args.seed)
             result["db_fill_s"] = round(time.perf_counter() - start, 1)
+        from sqlalchemy import func, select
+
+        from app.models import SearchQueueItem
         from app.search.indexer import drain, enqueue, rebuild, total_documents
+        from app.search.reconcile import lag
 
         if args.queries_only:  # reuse the --workdir index: measure queries alone
             result["queries"] = run_queries(args.queries)
@@ -237,18 +248,28 @@ def main_benchmark(args) -> dict:
             return result
 
         total = total_documents()
+        # A backlog such as the one a reindex replaces: it must be empty afterwards.
+        enqueue(("message", i) for i in range(1, min(13_000, args.messages) + 1))
+        queued_before = db.session.scalar(select(func.count(SearchQueueItem.id)))
+        db.session.commit()
         start, start_cpu = time.perf_counter(), time.process_time()
-        done = [0]
+        done, peak = [0], [rss_mb()]
 
         def progress(n: int) -> None:
             done[0] += n
+            peak[0] = max(peak[0], rss_mb())
             if done[0] % 100_000 < n:
-                print(f"  indexed {done[0]:,}/{total:,} in {time.perf_counter() - start:.0f}s", file=sys.stderr)
+                print(f"  indexed {done[0]:,}/{total:,} in {time.perf_counter() - start:.0f}s, "
+                      f"RSS {peak[0]:.0f} MB", file=sys.stderr)
 
         count = rebuild(progress=progress)
         elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+        status = lag()
         result["reindex"] = {"documents": count, "seconds": round(elapsed, 1), "docs_per_s": round(count / elapsed),
-                             "cpu_seconds": round(cpu, 1), "docs_per_cpu_s": round(count / cpu)}
+                             "cpu_seconds": round(cpu, 1), "docs_per_cpu_s": round(count / cpu),
+                             "peak_rss_mb": round(max(peak[0], rss_mb())),
+                             "queued_before": queued_before, "queued_after": status["pending"],
+                             "status_after": status["state"]}
         result["index_mb"] = round(sum(os.path.getsize(os.path.join(f"{workdir}/index", f))
                                        for f in os.listdir(f"{workdir}/index")) / 2**20, 1)
         enqueue(("message", i) for i in range(1, min(2000, args.messages) + 1))

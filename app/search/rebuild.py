@@ -29,6 +29,9 @@ PROGRESS_FILE = "tsunagu-reindex.json"
 #: A progress file not updated for this long belongs to a rebuild that died.
 PROGRESS_STALE_SECONDS = 120
 PROGRESS_EVERY_SECONDS = 2.0
+#: The writer's posting pool, by Whoosh's estimate (measured at 20k documents: 128 -> 325 MB peak
+#: RSS, 256 -> 482 MB, the same CPU time; larger indexes spill more sorted runs, merged at commit).
+LIMIT_MB = 128
 #: How long the rebuild keeps draining what arrived meanwhile (the worker does the rest).
 CATCH_UP_SECONDS = 120
 
@@ -94,7 +97,7 @@ def rebuild(progress: Optional[Callable[[int], None]] = None, batch: int = 2000)
     the final commit replaces them all (mergetype CLEAR).
     """
     ix, _created = idx.open_or_create()
-    writer = ix.writer(timeout=60, limitmb=256, compound=False)
+    writer = idx.bulk_writer(ix, limitmb=LIMIT_MB, timeout=60)
     # Reads use short transactions of their own, never the session's: a read transaction held
     # for the whole rebuild would keep SQLite's WAL from being checkpointed meanwhile.
     with db.engine.connect() as conn:
