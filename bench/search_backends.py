@@ -203,7 +203,8 @@ def main() -> None:
     parser.add_argument("--database-url", help="an empty PostgreSQL database instead of a private cluster")
     parser.add_argument("--rum", action="store_true", help="also time a RUM index (postgresql-15-rum)")
     parser.add_argument("--trgm", action="store_true", help="also time pg_trgm LIKE on the raw text")
-    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (and stop nothing)")
+    parser.add_argument("--postgres-only", action="store_true", help="skip Whoosh (and the recall check)")
     args = parser.parse_args()
     args.customers = args.customers or max(1, args.messages // 10)
 
@@ -240,10 +241,11 @@ def main() -> None:
 
             total = total_documents()
             app.config["SEARCH_BACKEND"] = "whoosh"
-            count, result["whoosh_index"] = timed(whoosh_rebuild, pid)
+            count, result["whoosh_index"] = timed(whoosh_rebuild, pid) if not args.postgres_only else (1, {"seconds": 1})
             result["whoosh_index"]["docs_per_s"] = round(count / result["whoosh_index"]["seconds"])
-            result["whoosh_index"]["mb"] = round(sum(f.stat().st_size for f in Path(f"{workdir}/index").iterdir())
-                                                 / 2**20, 1)
+            if not args.postgres_only:
+                result["whoosh_index"]["mb"] = round(sum(f.stat().st_size for f in Path(f"{workdir}/index").iterdir())
+                                                     / 2**20, 1)
             app.config["SEARCH_BACKEND"] = "postgres"
             count, result["pg_index"] = timed(pg_rebuild, pid)
             result["pg_index"]["docs_per_s"] = round(count / result["pg_index"]["seconds"])
@@ -252,22 +254,24 @@ def main() -> None:
                 conn.execute(text("VACUUM ANALYZE search_pg_customers"))
             result["pg_index"]["mb"] = table_mb()
             result["documents"] = total
-            for name in ("whoosh", "postgres"):
+            for name in ("postgres",) if args.postgres_only else ("whoosh", "postgres"):
                 app.config["SEARCH_BACKEND"] = name
                 before = server_cpu(pid)
                 result[f"{name}_queries"] = run_queries(50)
                 result[f"{name}_queries"]["server_cpu_s"] = round(server_cpu(pid) - before, 2)
-            result["recall"] = recall(app)
+            if not args.postgres_only:
+                result["recall"] = recall(app)
             if args.rum or args.trgm:
                 result["alternatives"] = alternatives(args.rum, args.trgm)
             db.session.remove()
             db.engine.dispose()
     finally:
-        if server:
+        if server and not args.keep:
             server.stop()
         result["loadavg_end"] = os.getloadavg()
         if args.keep:
             result["workdir"] = workdir
+            result["database_url"] = url
         else:
             shutil.rmtree(workdir, ignore_errors=True)
     print(json.dumps(result, indent=2, ensure_ascii=False))

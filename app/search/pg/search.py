@@ -6,10 +6,13 @@ both backends match the same documents: a field becomes a weight (vectors.py), a
 a prefix `:*`. Filters and the visibility rule (app.auth.access.ticket_filter, joined through
 `messages` and `tickets`) are in the same statement.
 
-Ranking mirrors finder.py: up to RANK_LIMIT matches are ranked (ts_rank with Whoosh's field
-boosts); past it, or with sort=newest, the newest come first from the created_at index. Matches
-are counted up to COUNT_FACTOR times that limit; past that the total is a lower bound (`exact`
-False), where Whoosh gives an estimate.
+Ranking mirrors finder.py: when the planner's estimate of the matches (tsvector statistics,
+like Whoosh's document frequencies) is at most RANK_LIMIT they are all ranked (ts_rank with
+Whoosh's field boosts) and counted exactly; past it, or with sort=newest, the newest come first
+by walking the created_at index until the page is full; the total is counted up to COUNT_CAP,
+past which it is the larger of the count and the estimate (`exact` False). Counting a common
+word's matches costs a tsvector check per row (5,000 of "肌": 170 ms on the loaded 2-core
+machine); walking the index stops after a page.
 """
 from __future__ import annotations
 
@@ -30,8 +33,8 @@ from app.search.pg.vectors import (CUSTOMER_RANK_WEIGHTS, KEYWORDS, MESSAGE_RANK
                                    quote)
 
 
-#: Matches are counted up to this many times the ranking limit; past it the total is a lower bound.
-COUNT_FACTOR = 10
+#: A full newest-first page counts its matches up to this many (the planner's estimate may be low).
+COUNT_CAP = 1000
 
 
 class Untranslatable(ValueError):
@@ -88,16 +91,32 @@ def message_ids(agent: Agent, query: Query, filters, page: int, per_page: int,
     tsquery = cast(literal(to_tsquery_text(query)), TSQUERY)
     base = _message_select(agent, tsquery, filters)
     t = schema.messages.c
-    cap = COUNT_FACTOR * rank_limit
-    counted = db.session.scalar(select(func.count()).select_from(base.limit(cap + 1).subquery()))
-    exact = counted <= cap
-    if filters.sort == "relevance" and counted <= rank_limit:
+    estimate = estimated_rows(base)
+    offset = (page - 1) * per_page
+    if filters.sort == "relevance" and estimate <= rank_limit:
+        # Every match is read to rank it, so the exact count comes with it.
         rank = func.ts_rank(literal_column(f"'{MESSAGE_RANK_WEIGHTS}'::float4[]"), t.terms, tsquery)
-        order = (rank.desc(), t.created_at.desc(), t.message_id.desc())
-    else:
-        order = (t.created_at.desc(), t.message_id.desc())
-    stmt = base.order_by(*order).offset((page - 1) * per_page).limit(per_page)
-    return list(db.session.scalars(stmt)), counted, exact
+        stmt = (base.add_columns(func.count().over()).order_by(rank.desc(), t.created_at.desc(), t.message_id.desc())
+                .offset(offset).limit(per_page))
+        rows = db.session.execute(stmt).all()
+        total = rows[0][1] if rows else db.session.scalar(select(func.count()).select_from(base.subquery()))
+        return [row[0] for row in rows], total, True
+    # Newest first: walks the created_at index and stops when the page is full.
+    stmt = base.order_by(t.created_at.desc(), t.message_id.desc()).offset(offset).limit(per_page + 1)
+    ids = list(db.session.scalars(stmt))
+    if len(ids) <= per_page:  # the walk reached the oldest match: every match was seen
+        return ids, offset + len(ids), True
+    counted = db.session.scalar(select(func.count()).select_from(base.limit(COUNT_CAP + 1).subquery()))
+    if counted <= COUNT_CAP:
+        return ids[:per_page], counted, True
+    return ids[:per_page], max(estimate, counted), False
+
+
+def estimated_rows(stmt) -> int:
+    """The planner's row estimate for `stmt` (from the tsvector statistics; no row is read)."""
+    compiled = stmt.compile(dialect=db.engine.dialect)
+    plan = db.session.connection().exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params).scalar()
+    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 def customer_ids(query: Query, limit: int) -> list[int]:
