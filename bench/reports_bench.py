@@ -9,7 +9,9 @@ tags, tickets spread over one year, messages (3-4 per ticket), per-ticket SLA ro
 subscribers store them, ticket tags. PostgreSQL runs in a private throwaway cluster started the
 way the tests start it (tests/servers/postgres.py). Timed: the main report (sla_report, grouped by
 agent) over the whole year and over the default four weeks, and the whole report page's figures
-(every section) over the whole year; median and p95 over --runs runs after one warm-up.
+(every section) over the whole year; median and p95 over --runs runs after one warm-up, each case
+without the weekly rollup (raw rows, the previous path) and with it, alternately in the same run;
+wall time, this process's CPU and (PostgreSQL) the server backend's CPU.
 """
 from __future__ import annotations
 
