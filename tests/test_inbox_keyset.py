@@ -121,7 +121,8 @@ def test_a_stale_cursor_still_marks_its_place(client, agent, login_as, backlog):
 @pytest.mark.parametrize("query", [
     "after=garbage", "after=", "before=xyz&page=3", "after=1.2.3", "after=-5.1", "after=n.7",
     "after=99999999999999999.1", "before=12345678901234567.999999999999999999&page=2",
-    "page=-4&after=1700000000000000.3", "after=1700000000000000.2147483647", "after=1700000000000000.9999999999", "page=2&after=1700000000000000.3&before=1600000000000000.3",
+    "page=-4&after=1700000000000000.3", "after=1700000000000000.2147483647", "page=5000",
+    "after=1700000000000000.9999999999", "page=2&after=1700000000000000.3&before=1600000000000000.3",
 ])
 def test_a_malformed_or_odd_cursor_gives_a_page_never_an_error(client, agent, login_as, backlog, query):
     login_as(agent)

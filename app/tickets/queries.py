@@ -85,6 +85,9 @@ class InboxFilters:
 
 #: Deeper page numbers are clamped (a page is read by position only without a cursor).
 MAX_PAGE = 100_000
+#: A numbered link reads its page by position, walking the rows before it: not past this many
+#: (100 pages); Previous / Next reach any depth by cursor at the cost of the first page.
+POSITION_LIMIT = 5000
 
 
 def _scope(agent: Agent, filters: InboxFilters, with_status: bool = True):
@@ -191,6 +194,8 @@ class InboxPage:
         pages, last = self.pages, 0
         right_edge = right_edge if self.total is not None and not self.capped else 0
         for n in range(1, pages + 1):
+            if (n - 1) * self.per_page > POSITION_LIMIT and n != self.page:
+                continue  # read by position it would cost what the rows before it do: Next goes there
             if (n <= left_edge or self.page - left_current <= n < self.page + right_current
                     or n > pages - right_edge):
                 if last + 1 != n:
@@ -227,7 +232,7 @@ def inbox_page(agent: Agent, filters: InboxFilters, per_page: int, counts: Optio
         rows = rows[:per_page]
     else:  # a numbered link: by position, cheap near the start (Previous / Next use cursors)
         skip = (page - 1) * per_page
-        beyond = total is not None and not capped and skip >= total
+        beyond = (total is not None and not capped and skip >= total) or skip > POSITION_LIMIT
         rows = [] if beyond else keyset_rows(base, branches, key, None, skip + per_page + 1)[skip:]
         has_prev, has_next = page > 1, len(rows) > per_page
         rows = rows[:per_page]
