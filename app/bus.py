@@ -58,6 +58,11 @@ def unsubscribe(topic: str, handler: Handler) -> None:
                                   if handler is not fn and handler is not single]
 
 
+def subscribed(topic: str, handler: Handler) -> bool:
+    """Whether `handler` (or a functools.wraps wrapper of it) is (still) registered for `topic`."""
+    return any(h is handler or getattr(h, "__wrapped__", None) is handler for h in _handlers.get(topic, []))
+
+
 def _call(topic: str, handler: Handler, payload: dict[str, Any]) -> None:
     try:
         handler(**payload)

@@ -23,6 +23,7 @@ SLA clock, outbox row or retention case was made.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import random
@@ -171,6 +172,7 @@ def _time_subscribers(bus, topics: tuple[str, ...]) -> dict:
         name = f"{topic} -> {fn.__module__}.{fn.__name__}"
         totals.setdefault(name, [0.0, 0.0, 0])
 
+        @functools.wraps(fn)  # bus.subscribed() still recognises the handler
         def timed(*args, **kwargs):
             frame = [time.perf_counter(), time.process_time(), 0.0, 0.0]  # start, start, children
             stack.append(frame)

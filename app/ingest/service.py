@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextvars import ContextVar
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Optional
 
@@ -278,6 +279,17 @@ def ingest(msg: InboundMessage) -> IngestResult:
     raise RuntimeError("unreachable")
 
 
+#: The ticket ids of the batch whose message.ingested is being delivered in this context.
+_delivering: ContextVar[Optional[set[int]]] = ContextVar("ingest_delivering", default=None)
+
+
+def delivering() -> Optional[set[int]]:
+    """While a batch's message.ingested is delivered (bus.publish_many): its tickets' ids, which a
+    subscriber that will handle them all may use to leave earlier events about them to that (and
+    may empty once it has); None otherwise."""
+    return _delivering.get()
+
+
 def _stage_batch(msgs: list[InboundMessage]) -> list:
     """Add the batch's rows to the session without flushing: one entry per message, an
     IngestError, or a function giving its IngestResult once the batch is flushed."""
@@ -350,7 +362,12 @@ def ingest_batch(msgs: list[InboundMessage], advance_cursor: Optional[Callable[[
         raise
     created = [(msg, result) for msg, result in zip(msgs, results)
                if isinstance(result, IngestResult) and result.status == "created"]
-    bus.publish_many("message.ingested", [_payload(m, r) for m, r in created if not m.history])
+    payloads = [_payload(m, r) for m, r in created if not m.history]
+    token = _delivering.set({p["ticket_id"] for p in payloads})
+    try:
+        bus.publish_many("message.ingested", payloads)
+    finally:
+        _delivering.reset(token)
     bus.publish_many(HISTORY_TOPIC, [_payload(m, r) for m, r in created if m.history])
     return results
 
