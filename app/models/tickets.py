@@ -42,7 +42,8 @@ class Ticket(db.Model):
               "channel"),
         Index("ix_tickets_channel_status_activity", "channel", "status", "last_activity_at", "id", "team_id",
               "assignee_id"),
-        Index("ix_tickets_intent_status_at_id", "intent", "status", "intent_at", "id"),
+        Index("ix_tickets_intent_status_at", "intent", "status", "intent_at", "id", "team_id", "assignee_id",
+              "channel"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)

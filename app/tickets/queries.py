@@ -295,8 +295,8 @@ def flagged_tickets(agent: Agent, filters: InboxFilters, limit: int = 10) -> lis
 #: Closed and solved tickets pile up forever; their tab counts stop at this ("1000+").
 COUNT_CAP = 1000
 #: Each unsolved status is counted up to this: exact for any desk that can still read its
-#: inbox, and a backlog of 40,000 costs what one of 5,000 does ("5000+").
-OPEN_COUNT_CAP = 5000
+#: inbox, and a backlog of 40,000 costs what one of 2,000 does ("2000+").
+OPEN_COUNT_CAP = 2000
 
 
 def status_counts(agent: Agent, filters: InboxFilters) -> dict[str, int]:

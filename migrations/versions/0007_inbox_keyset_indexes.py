@@ -27,12 +27,13 @@ def upgrade():
                               ['assignee_id', 'status', 'last_activity_at', 'id', 'team_id', 'channel'], unique=False)
         batch_op.create_index('ix_tickets_channel_status_activity',
                               ['channel', 'status', 'last_activity_at', 'id', 'team_id', 'assignee_id'], unique=False)
-        batch_op.create_index('ix_tickets_intent_status_at_id', ['intent', 'status', 'intent_at', 'id'], unique=False)
+        batch_op.create_index('ix_tickets_intent_status_at',
+                              ['intent', 'status', 'intent_at', 'id', 'team_id', 'assignee_id', 'channel'], unique=False)
 
 
 def downgrade():
     with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.drop_index('ix_tickets_intent_status_at_id')
+        batch_op.drop_index('ix_tickets_intent_status_at')
         batch_op.drop_index('ix_tickets_channel_status_activity')
         batch_op.drop_index('ix_tickets_assignee_status_activity')
         batch_op.drop_index('ix_tickets_status_activity_team')
