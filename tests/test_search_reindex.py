@@ -124,3 +124,22 @@ def test_cli_reindex_prints_progress_and_leaves_the_index_up_to_date(app, runner
     assert lines[-1] == "Search index: up to date."
     status = runner.invoke(args=["search", "status"])
     assert '"state": "up to date"' in status.output and '"pending": 0' in status.output
+
+
+def test_a_reindex_that_died_is_not_reported_as_running(app):
+    import json
+    import os
+    import subprocess
+    import time
+
+    from app.search import index as idx
+    from app.search.rebuild import PROGRESS_FILE
+
+    make_ticket("途中で止まった再構築")
+    rebuild()
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    with open(os.path.join(idx.index_dir(), PROGRESS_FILE), "w", encoding="utf-8") as fh:
+        json.dump({"pid": gone.pid, "started_at": time.time() - 30, "updated_at": time.time(),
+                   "done": 1, "total": 2, "phase": "reading"}, fh)
+    assert lag()["state"] == "up to date" and lag()["reindex"] is None

@@ -26,8 +26,9 @@ from app.search import documents
 from app.search import index as idx
 
 PROGRESS_FILE = "tsunagu-reindex.json"
-#: A progress file not updated for this long belongs to a rebuild that died.
-PROGRESS_STALE_SECONDS = 120
+#: A progress file not updated for this long belongs to a rebuild that died (the final commit of
+#: a large index merges for minutes without updating it; a dead process's file is ignored at once).
+PROGRESS_STALE_SECONDS = 3600
 PROGRESS_EVERY_SECONDS = 2.0
 #: The writer's posting pool, by Whoosh's estimate (measured at 20k documents: 128 -> 325 MB peak
 #: RSS, 256 -> 482 MB, the same CPU time; larger indexes spill more sorted runs, merged at commit).
@@ -47,7 +48,7 @@ class _Progress:
 
     def __init__(self, path: str, total: int, callback: Optional[Callable[[int], None]]):
         self.path, self.total, self.callback = os.path.join(path, PROGRESS_FILE), total, callback
-        self.done, self.started, self.written_at = 0, time.time(), 0.0
+        self.done, self.started, self.written_at, self.phase = 0, time.time(), 0.0, "reading"
         self._write()
 
     def add(self, n: int) -> None:
@@ -62,8 +63,12 @@ class _Progress:
         tmp = f"{self.path}.{os.getpid()}.tmp"
         with open(tmp, "w", encoding="utf-8") as fh:
             json.dump({"pid": os.getpid(), "started_at": self.started, "updated_at": self.written_at,
-                       "done": self.done, "total": self.total}, fh)
+                       "done": self.done, "total": self.total, "phase": self.phase}, fh)
         os.replace(tmp, self.path)
+
+    def committing(self) -> None:
+        self.phase = "committing"
+        self._write()
 
     def close(self) -> None:
         try:
@@ -80,14 +85,26 @@ def read_progress(path: Optional[str] = None) -> Optional[dict]:
     except (OSError, ValueError):
         return None
     now = time.time()
-    if now - data.get("updated_at", 0) > PROGRESS_STALE_SECONDS:
+    if now - data.get("updated_at", 0) > PROGRESS_STALE_SECONDS or not _alive(data.get("pid")):
         return None
     elapsed = max(1e-3, data["updated_at"] - data["started_at"])
     rate = data["done"] / elapsed
     eta = (data["total"] - data["done"]) / rate if rate else None
-    return {"done": data["done"], "total": data["total"], "docs_per_s": round(rate),
+    return {"done": data["done"], "total": data["total"], "phase": data.get("phase", "reading"),
+            "docs_per_s": round(rate),
             "eta_seconds": None if eta is None else round(max(0.0, eta)),
             "elapsed_seconds": round(now - data["started_at"])}
+
+
+def _alive(pid) -> bool:
+    """Whether the rebuild's process still runs (the index is on this machine's disk)."""
+    try:
+        os.kill(int(pid), 0)
+    except (TypeError, ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def rebuild(progress: Optional[Callable[[int], None]] = None, batch: int = 2000) -> int:
@@ -107,6 +124,7 @@ def rebuild(progress: Optional[Callable[[int], None]] = None, batch: int = 2000)
         tracker = _Progress(idx.index_dir(), total_documents(conn), progress)
     try:
         written = _write_customers(writer, tracker, batch) + _write_messages(writer, tracker, batch)
+        tracker.committing()
         writer.commit(mergetype=CLEAR)
     except BaseException:
         writer.cancel()
