@@ -239,3 +239,24 @@ def test_cursor_tokens_round_trip():
     assert Cursor.parse(Cursor(None, 7).token()) == Cursor(None, 7)
     for bad in (None, "", "x", "1.", ".1", "1.1.1", "-1.1", "n.", "1e5.3", "１２.３", "1.2147483648"):
         assert Cursor.parse(bad) is None, bad
+
+
+def test_the_index_blind_visibility_selects_what_ticket_filter_does(app):
+    from sqlalchemy import select
+
+    from app.auth.access import ticket_filter
+    from app.tickets.queries import _visible
+
+    north, south = Team(name="北チーム"), Team(name="南チーム")
+    db.session.add_all([north, south])
+    db.session.commit()
+    people = [make_agent("agent", team_id=north.id), make_agent("agent", team_id=south.id), make_agent("agent"),
+              make_agent("supervisor")]
+    person = make_customer("中村 蓮")
+    for i, team in enumerate([None, north.id, south.id] * 4):
+        _ticket(person, minutes=i, team_id=team, assignee_id=[None, *(p.id for p in people)][i % 5])
+    db.session.commit()
+    for who in people:
+        def ids(cond):
+            return set(db.session.scalars(select(Ticket.id).where(cond)))
+        assert ids(_visible(who)) == ids(ticket_filter(who)), who
