@@ -270,6 +270,7 @@ def main_benchmark(args) -> dict:
                              "peak_rss_mb": round(max(peak[0], rss_mb())),
                              "queued_before": queued_before, "queued_after": status["pending"],
                              "status_after": status["state"]}
+        print(json.dumps({"reindex": result["reindex"]}), file=sys.stderr)  # kept if a later step fails
         result["index_mb"] = round(sum(os.path.getsize(os.path.join(f"{workdir}/index", f))
                                        for f in os.listdir(f"{workdir}/index")) / 2**20, 1)
         enqueue(("message", i) for i in range(1, min(2000, args.messages) + 1))
