@@ -272,13 +272,16 @@ def _total(agent: Agent, filters: InboxFilters, counts: Optional[dict]) -> tuple
     """(tickets in the list, whether that is a capped count) from `counts` where it has them."""
     if counts is not None and not filters.failed and not filters.flagged and filters.status in counts:
         return counts[filters.status], filters.status in counts.get("capped", ())
-    limited = (_scope(agent, filters).with_only_columns(Ticket.id).limit(COUNT_CAP).subquery())
+    # The cancellation requests' count probes each one's retention case: kept short ("200+").
+    cap = FLAGGED_COUNT_CAP if filters.flagged else COUNT_CAP
+    limited = (_scope(agent, filters).with_only_columns(Ticket.id).limit(cap).subquery())
     total = db.session.scalar(select(func.count()).select_from(limited)) or 0
-    return total, total >= COUNT_CAP
+    return total, total >= cap
 
 
 #: Ticket statuses whose cancellation request still waits for us (pending waits for the customer).
 FLAGGED_STATUSES = ("new", "open")
+FLAGGED_COUNT_CAP = 200
 
 
 def flagged_tickets(agent: Agent, filters: InboxFilters, limit: int = 10) -> list[Ticket]:
