@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from flask import current_app, g, jsonify, request
+from marshmallow import ValidationError
 
 from app.api import bp
 from app.auth.services import token_for
@@ -125,3 +126,15 @@ def flatten_errors(messages: Any, prefix: str = "") -> dict[str, str]:
         name = str(key).encode("utf-8", "backslashreplace").decode("utf-8")
         flat.update(flatten_errors(value, f"{prefix}.{name}" if prefix else name))
     return flat
+
+
+def load_json(schema):
+    """(data, None) for a JSON object body that `schema` (a marshmallow Schema instance) loads,
+    else (None, the 400 / 422 response to return)."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return None, bad_request("the body must be a JSON object")
+    try:
+        return schema.load(body), None
+    except ValidationError as exc:
+        return None, validation_error(flatten_errors(exc.messages))

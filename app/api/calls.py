@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import request
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
 from app.api import bp
-from app.api.auth import bad_request, current_agent, flatten_errors, requires, validation_error
+from app.api.auth import current_agent, load_json, requires, validation_error
 from app.fields import Moment, Text, Whole
 from app.calls.services import CALL_DIRECTIONS, OUTCOMES, CallInput, log_call
 from app.extensions import db
@@ -68,13 +67,9 @@ def calls_create():
         400: BadRequest
         422: ValidationFailed
     """
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return bad_request("the body must be a JSON object")
-    try:
-        data = CallInSchema().load(body)
-    except ValidationError as exc:
-        return validation_error(flatten_errors(exc.messages))
+    data, refused = load_json(CallInSchema())
+    if refused is not None:
+        return refused
     try:
         message, created = log_call(CallInput(**data), agent_id=current_agent().id)
     except IngestError as exc:

@@ -9,11 +9,11 @@ commerce:write, like every write of the shop's data.
 """
 from __future__ import annotations
 
-from flask import jsonify, request
-from marshmallow import Schema, ValidationError, fields, validate
+from flask import jsonify
+from marshmallow import Schema, fields, validate
 
 from app.api import bp
-from app.api.auth import bad_request, current_agent, flatten_errors, requires, validation_error
+from app.api.auth import current_agent, load_json, requires, validation_error
 from app.channels.line import links
 
 
@@ -69,13 +69,9 @@ def line_links_create():
               schema: Error
         422: ValidationFailed
     """
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return bad_request("the body must be a JSON object")
-    try:
-        data = LineLinkInSchema().load(body)
-    except ValidationError as exc:
-        return validation_error(flatten_errors(exc.messages))
+    data, refused = load_json(LineLinkInSchema())
+    if refused is not None:
+        return refused
     if ("member_id" in data) == ("order_number" in data):
         return validation_error({"member_id": "give exactly one of member_id and order_number"})
     try:

@@ -68,6 +68,12 @@ def _on_tickets(payloads: list[dict]) -> None:
     """A batch of events (bus.publish_many): every ticket in one `refresh_many`, one commit."""
     ids = [p["ticket_id"] for p in payloads if p.get("ticket_id") is not None and not p.get("after_message")
            and not _left_to_batch(p["ticket_id"])]
+    _refresh_ids(ids)
+
+
+def _refresh_ids(ids: list[int]) -> None:
+    """One `refresh_and_emit` for a batch's tickets; on failure the session is rolled back and the
+    error reaches the bus (which then refreshes ticket by ticket)."""
     if not ids:
         return
     try:
@@ -85,14 +91,7 @@ def _on_ingested(payloads: list[dict]) -> None:
     pending = delivering()
     if pending is not None:
         pending.clear()
-    ids = [p["ticket_id"] for p in payloads if p.get("ticket_id") is not None]
-    if not ids:
-        return
-    try:
-        refresh_and_emit(ids)
-    except Exception:
-        db.session.rollback()
-        raise
+    _refresh_ids([p["ticket_id"] for p in payloads if p.get("ticket_id") is not None])
 
 
 def refresh_and_emit(ticket_ids, **options) -> None:
