@@ -99,6 +99,8 @@ def test_every_kind_the_app_writes_has_a_sentence(app):
         "customer.unmerged": {"source": 8, "target": customer.id, "merge_event": 5},
         "line.follow": {"webhook_event_id": "01HZX", "at": "2026-12-01T00:00:00+00:00"},
         "line.unfollow": {"webhook_event_id": "01HZY", "at": "2026-12-02T00:00:00+00:00"},
+        "line.linked": {"line_user_id": "U4af4980629ba2c7e1c0a3d5b4e6f7a81", "via": "order_number",
+                        "key": "A-771204", "source": "agent", "merged_from": 12},
         "followup.task_done": {"task_id": 3},
         "followup.task_skipped": {"task_id": 4},
         "followup.consent": {"source": "checkout"},
